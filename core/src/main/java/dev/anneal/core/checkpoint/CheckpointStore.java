@@ -1,0 +1,354 @@
+package dev.anneal.core.checkpoint;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.anneal.core.AnnealVersion;
+import dev.anneal.core.text.CharVocabulary;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileContext;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Options;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * Writes and reads checkpoints through Hadoop's FileSystem API, so {@code hdfs://}, {@code s3a://} and
+ * {@code file://} behave alike.
+ *
+ * <p>A checkpoint is a directory holding {@code model.zip} (DL4J graph with updater state), {@code vocab.json} and
+ * {@code manifest.json} (sha256 and size of every other file, step, epoch, seed, network, config, code version). It
+ * is written under a temporary name, read back and verified, then renamed into place, so a reader never sees a
+ * partial one. A run directory's {@code checkpoints/LATEST} names its newest checkpoint and is replaced atomically.
+ * The loader verifies every file against the manifest before it deserializes anything, and refuses files the
+ * manifest does not list.
+ */
+public final class CheckpointStore {
+    public static final String MODEL = "model.zip";
+    public static final String VOCABULARY = "vocab.json";
+    public static final String MANIFEST = "manifest.json";
+    public static final String CHECKPOINTS = "checkpoints";
+    public static final String LATEST = "LATEST";
+    public static final String FORMAT = "anneal-checkpoint";
+    public static final int FORMAT_VERSION = 1;
+    private static final long MAX_MANIFEST_BYTES = 16L << 20;
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Configuration hadoopConf;
+
+    public CheckpointStore(Configuration hadoopConf) {
+        this.hadoopConf = hadoopConf;
+    }
+
+    /**
+     * Writes {@code checkpoint} as {@code <runDir>/checkpoints/step-<step>} and points {@code LATEST} at it.
+     *
+     * @return the checkpoint directory
+     */
+    public Path writeStep(Path runDir, Checkpoint checkpoint) {
+        Path checkpoints = new Path(runDir, CHECKPOINTS);
+        Path dir = new Path(checkpoints, "step-" + checkpoint.info().step());
+        write(dir, checkpoint);
+        Path latest = new Path(checkpoints, LATEST);
+        Path tmp = new Path(checkpoints, "." + LATEST + "." + UUID.randomUUID() + ".tmp");
+        try {
+            FileSystem fs = latest.getFileSystem(hadoopConf);
+            try (FSDataOutputStream out = fs.create(tmp, false)) {
+                out.write((dir.getName() + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+            // FileSystem.rename will not replace an existing file on HDFS; FileContext's OVERWRITE rename is atomic.
+            FileContext.getFileContext(latest.toUri(), hadoopConf).rename(tmp, latest, Options.Rename.OVERWRITE);
+        } catch (IOException e) {
+            throw new CheckpointException("cannot update " + latest + ": " + e.getMessage(), e);
+        }
+        return dir;
+    }
+
+    /**
+     * Writes {@code checkpoint} to {@code dir}, which must not exist: first under a temporary sibling name, then,
+     * once every file reads back with the sha256 it was written with, renamed to {@code dir}.
+     */
+    public void write(Path dir, Checkpoint checkpoint) {
+        long started = System.nanoTime();
+        Path tmp = new Path(dir.getParent(), "." + dir.getName() + "." + UUID.randomUUID() + ".tmp");
+        try {
+            FileSystem fs = dir.getFileSystem(hadoopConf);
+            if (fs.exists(dir)) {
+                throw new CheckpointException("checkpoint " + dir + " already exists; refusing to overwrite it");
+            }
+            fs.mkdirs(tmp);
+            Map<String, Map<String, Object>> files = new TreeMap<>();
+            files.put(MODEL, writeFile(fs, new Path(tmp, MODEL),
+                    out -> ModelSerializer.writeModel(checkpoint.graph(), out, true)));
+            byte[] vocab = checkpoint.vocabulary().toJson();
+            files.put(VOCABULARY, writeFile(fs, new Path(tmp, VOCABULARY), out -> out.write(vocab)));
+            byte[] manifest = JSON.writeValueAsBytes(manifest(checkpoint, files));
+            try (FSDataOutputStream out = fs.create(new Path(tmp, MANIFEST), false)) {
+                out.write(manifest);
+            }
+            verify(fs, tmp, readManifest(fs, tmp));
+            if (!fs.rename(tmp, dir)) {
+                throw new CheckpointException("cannot rename " + tmp + " to " + dir
+                        + (fs.exists(dir) ? ": the target appeared meanwhile" : ""));
+            }
+            long bytes = files.values().stream().mapToLong(f -> ((Number) f.get("bytes")).longValue()).sum();
+            LOG.info("checkpoint written: {} ({} bytes, {} ms)", dir, bytes, (System.nanoTime() - started) / 1_000_000);
+        } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw new CheckpointException("cannot write checkpoint " + dir + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            deleteQuietly(tmp);
+            throw e;
+        }
+    }
+
+    private Map<String, Object> manifest(Checkpoint cp, Map<String, Map<String, Object>> files) {
+        CheckpointInfo info = cp.info();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", FORMAT);
+        m.put("formatVersion", FORMAT_VERSION);
+        m.put("job", info.job());
+        m.put("step", info.step());
+        m.put("epoch", info.epoch());
+        m.put("seed", info.seed());
+        m.put("codeVersion", AnnealVersion.get());
+        m.put("createdAt", Instant.now().toString());
+        m.put("network", info.network());
+        m.put("vocabulary", Map.of("kind", CharVocabulary.KIND, "size", cp.vocabulary().size(),
+                "sha256", cp.vocabulary().sha256()));
+        m.put("config", info.config());
+        m.put("metrics", info.metrics());
+        m.put("files", files);
+        return m;
+    }
+
+    private interface Body {
+        void write(OutputStream out) throws IOException;
+    }
+
+    private static Map<String, Object> writeFile(FileSystem fs, Path path, Body body) throws IOException {
+        MessageDigest sha = sha256();
+        long bytes;
+        try (FSDataOutputStream raw = fs.create(path, false);
+             java.security.DigestOutputStream out = new java.security.DigestOutputStream(raw, sha)) {
+            body.write(out);
+            out.flush();
+            bytes = raw.getPos();
+        }
+        return Map.of("sha256", HexFormat.of().formatHex(sha.digest()), "bytes", bytes);
+    }
+
+    /**
+     * Resolves {@code location} to a checkpoint directory: itself when it holds a manifest, else the one that a run
+     * directory's {@code checkpoints/LATEST} (or a checkpoints directory's {@code LATEST}) names.
+     */
+    public Path resolve(Path location) {
+        try {
+            FileSystem fs = location.getFileSystem(hadoopConf);
+            if (!fs.exists(location)) {
+                throw new CheckpointException("checkpoint not found: " + location);
+            }
+            if (fs.exists(new Path(location, MANIFEST))) {
+                return location;
+            }
+            for (Path latest : new Path[] {new Path(new Path(location, CHECKPOINTS), LATEST),
+                    new Path(location, LATEST)}) {
+                if (fs.exists(latest)) {
+                    String name = new String(readAll(fs, latest, 4096), StandardCharsets.UTF_8).trim();
+                    if (!name.matches("step-[0-9]+")) {
+                        throw new CheckpointException(latest + ": expected a checkpoint name like step-120, got '"
+                                + name + "'");
+                    }
+                    return new Path(latest.getParent(), name);
+                }
+            }
+            throw new CheckpointException(location + " is not an Anneal checkpoint: it has neither " + MANIFEST
+                    + " nor " + CHECKPOINTS + "/" + LATEST);
+        } catch (IOException e) {
+            throw new CheckpointException("cannot read checkpoint " + location + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads the checkpoint at {@code location} (see {@link #resolve}) after verifying every file against its
+     * manifest.
+     *
+     * @param loadUpdater whether to restore the optimizer state too (to continue training as it was)
+     */
+    public Checkpoint read(Path location, boolean loadUpdater) {
+        Path dir = resolve(location);
+        try {
+            FileSystem fs = dir.getFileSystem(hadoopConf);
+            Map<String, Object> manifest = readManifest(fs, dir);
+            verify(fs, dir, manifest);
+            CharVocabulary vocab = CharVocabulary.fromJson(readAll(fs, new Path(dir, VOCABULARY), 1L << 20),
+                    new Path(dir, VOCABULARY).toString());
+            Map<String, Object> vocabInfo = map(manifest, "vocabulary", dir);
+            if (!vocab.sha256().equals(vocabInfo.get("sha256"))) {
+                throw new CheckpointException(new Path(dir, VOCABULARY) + ": vocabulary hash " + vocab.sha256()
+                        + " differs from the manifest's " + vocabInfo.get("sha256"));
+            }
+            ComputationGraph graph;
+            try (InputStream in = fs.open(new Path(dir, MODEL))) {
+                graph = ModelSerializer.restoreComputationGraph(in, loadUpdater);
+            } catch (RuntimeException e) {
+                throw new CheckpointException(new Path(dir, MODEL) + ": not a DL4J ComputationGraph: " + e, e);
+            }
+            CheckpointInfo info = new CheckpointInfo(String.valueOf(manifest.get("job")),
+                    ((Number) manifest.get("step")).longValue(), ((Number) manifest.get("epoch")).intValue(),
+                    ((Number) manifest.get("seed")).longValue(), map(manifest, "network", dir),
+                    map(manifest, "config", dir), map(manifest, "metrics", dir));
+            LOG.info("checkpoint loaded: {} (job {}, step {})", dir, info.job(), info.step());
+            return new Checkpoint(graph, vocab, info);
+        } catch (IOException e) {
+            throw new CheckpointException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The parsed manifest of the checkpoint directory {@code dir}, checked for format and version. */
+    public Map<String, Object> manifest(Path location) {
+        Path dir = resolve(location);
+        try {
+            return readManifest(dir.getFileSystem(hadoopConf), dir);
+        } catch (IOException e) {
+            throw new CheckpointException("cannot read " + new Path(dir, MANIFEST) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<String, Object> readManifest(FileSystem fs, Path dir) throws IOException {
+        Path path = new Path(dir, MANIFEST);
+        Map<String, Object> m;
+        try {
+            m = JSON.readValue(readAll(fs, path, MAX_MANIFEST_BYTES), new TypeReference<>() { });
+        } catch (FileNotFoundException e) {
+            throw new CheckpointException(path + " is missing: " + dir + " is not an Anneal checkpoint");
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new CheckpointException(path + ": not valid JSON (" + e.getOriginalMessage() + ")");
+        }
+        if (!FORMAT.equals(m.get("format"))) {
+            throw new CheckpointException(path + ": format is '" + m.get("format") + "', expected '" + FORMAT + "'");
+        }
+        if (!(m.get("formatVersion") instanceof Number v) || v.intValue() != FORMAT_VERSION) {
+            throw new CheckpointException(path + ": formatVersion " + m.get("formatVersion")
+                    + " is not one this Anneal reads (" + FORMAT_VERSION + ")");
+        }
+        for (String key : new String[] {"job", "step", "epoch", "seed", "network", "vocabulary", "config", "files"}) {
+            if (!m.containsKey(key)) {
+                throw new CheckpointException(path + ": field '" + key + "' is missing");
+            }
+        }
+        return m;
+    }
+
+    /** Checks that the directory holds exactly the manifest's files, each with its size and sha256. */
+    private static void verify(FileSystem fs, Path dir, Map<String, Object> manifest) throws IOException {
+        Map<String, Object> files = map(manifest, "files", dir);
+        for (String required : new String[] {MODEL, VOCABULARY}) {
+            if (!files.containsKey(required)) {
+                throw new CheckpointException(new Path(dir, MANIFEST) + ": lists no " + required);
+            }
+        }
+        for (FileStatus st : fs.listStatus(dir)) {
+            String name = st.getPath().getName();
+            boolean checksumSidecar = name.startsWith(".") && name.endsWith(".crc");
+            if (!checksumSidecar && !name.equals(MANIFEST) && !files.containsKey(name)) {
+                throw new CheckpointException(st.getPath() + ": not listed in " + MANIFEST
+                        + "; refusing a checkpoint with files Anneal did not write");
+            }
+        }
+        for (Map.Entry<String, Object> e : files.entrySet()) {
+            Path path = new Path(dir, e.getKey());
+            if (!(e.getValue() instanceof Map<?, ?> entry) || !(entry.get("sha256") instanceof String expected)
+                    || !(entry.get("bytes") instanceof Number bytes)) {
+                throw new CheckpointException(new Path(dir, MANIFEST) + ": entry for " + e.getKey()
+                        + " needs sha256 and bytes");
+            }
+            if (!e.getKey().matches("[A-Za-z0-9._-]+") || e.getKey().startsWith(".")) {
+                throw new CheckpointException(new Path(dir, MANIFEST) + ": file name '" + e.getKey()
+                        + "' is not a plain file name");
+            }
+            if (!fs.exists(path)) {
+                throw new CheckpointException(path + " is missing (listed in " + MANIFEST + ")");
+            }
+            long actualBytes = fs.getFileStatus(path).getLen();
+            if (actualBytes != bytes.longValue()) {
+                throw new CheckpointException(path + ": size " + actualBytes + " bytes, expected " + bytes
+                        + " (truncated or replaced)");
+            }
+            String actual = sha256Of(fs, path);
+            if (!actual.equals(expected)) {
+                throw new CheckpointException(path + ": sha256 " + actual + ", expected " + expected + " (damaged)");
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Map<String, Object> manifest, String key, Path dir) {
+        if (!(manifest.get(key) instanceof Map<?, ?> m)) {
+            throw new CheckpointException(new Path(dir, MANIFEST) + ": field '" + key + "' must be an object");
+        }
+        return (Map<String, Object>) m;
+    }
+
+    private static String sha256Of(FileSystem fs, Path path) throws IOException {
+        MessageDigest sha = sha256();
+        try (FSDataInputStream raw = fs.open(path); DigestInputStream in = new DigestInputStream(raw, sha)) {
+            byte[] buf = new byte[1 << 16];
+            while (in.read(buf) >= 0) {
+                // reading feeds the digest
+            }
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    private static byte[] readAll(FileSystem fs, Path path, long maxBytes) throws IOException {
+        long len = fs.getFileStatus(path).getLen();
+        if (len > maxBytes) {
+            throw new CheckpointException(path + ": " + len + " bytes, more than the " + maxBytes + " allowed");
+        }
+        try (FSDataInputStream in = fs.open(path)) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream((int) len);
+            in.transferTo(out);
+            return out.toByteArray();
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void deleteQuietly(Path p) {
+        try {
+            p.getFileSystem(hadoopConf).delete(p, true);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not remove temporary checkpoint {}: {}", p, e.toString());
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package dev.anneal.core.config;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The fine-tuning job: a pretrained language model's encoder under a new binary classifier head, trained on labeled
+ * text and measured on stable validation and test splits.
+ *
+ * @param input              labeled records: JSON Lines or Parquet with a text and a 0/1 label column
+ * @param output             where {@code model/} and {@code metrics.json} are written
+ * @param checkpoint         a checkpoint directory, or a run directory meaning its latest checkpoint
+ * @param master             Spark master URL; empty means the one spark-submit set, else {@code local[*]}
+ * @param seed               the one seed of every random source
+ * @param textField          name of the text column
+ * @param labelField         name of the label column (0 or 1)
+ * @param maxLength          characters of each record the classifier reads
+ * @param pooling            how the encoder's outputs over time become one vector: mean, max or last
+ * @param freeze             layers whose weights stay as pretrained, with every layer that feeds them
+ * @param threshold          probability above which a record is called positive
+ * @param validationFraction share of records in the validation split
+ * @param testFraction       share of records in the test split
+ * @param training           how to train
+ */
+public record FinetuneConfig(String input, String output, String checkpoint, String master, long seed,
+                             String textField, String labelField, int maxLength, String pooling, List<String> freeze,
+                             double threshold, double validationFraction, double testFraction,
+                             TrainingSettings training) {
+    public static final List<String> POOLING = List.of("mean", "max", "last");
+
+    public FinetuneConfig {
+        Require.present("input", input, "--input");
+        Require.present("output", output, "--output");
+        Require.present("checkpoint", checkpoint, "--checkpoint");
+        Require.present("task.textField", textField, "--set task.textField=NAME");
+        Require.present("task.labelField", labelField, "--set task.labelField=NAME");
+        Require.atLeast("text.maxLength", maxLength, 1);
+        if (!POOLING.contains(pooling)) {
+            throw new ConfigException("task.pooling must be one of " + POOLING + ", got '" + pooling + "'");
+        }
+        freeze = List.copyOf(freeze);
+        if (!(threshold > 0 && threshold < 1)) {
+            throw new ConfigException("task.threshold must be in (0, 1), got " + threshold);
+        }
+        Require.fraction("split.validationFraction", validationFraction);
+        Require.fraction("split.testFraction", testFraction);
+        if (validationFraction + testFraction >= 1) {
+            throw new ConfigException("split.validationFraction + split.testFraction must be < 1, got "
+                    + (validationFraction + testFraction));
+        }
+    }
+
+    public static final ConfigSchema<FinetuneConfig> SCHEMA = new ConfigSchema<>("finetune", fields(),
+            FinetuneConfig::from);
+
+    private static List<ConfigField> fields() {
+        List<ConfigField> f = new ArrayList<>(List.of(
+                ConfigField.string("input", "",
+                        "Labeled records: JSON Lines (.jsonl/.json) or Parquet with a text and a 0/1 label column."),
+                ConfigField.string("output", "", "Directory for model/ and metrics.json."),
+                ConfigField.string("checkpoint", "",
+                        "Pretrained checkpoint: a checkpoint directory, or a run directory (its LATEST checkpoint)."),
+                ConfigField.string("spark.master", "",
+                        "Spark master URL; empty = the one spark-submit set, else local[*]."),
+                ConfigField.longValue("seed", 42, "Seed of every random source (head initialisation, shuffles)."),
+                ConfigField.string("task.textField", "text", "Name of the text column."),
+                ConfigField.string("task.labelField", "label", "Name of the label column; values 0 or 1."),
+                ConfigField.integer("text.maxLength", 256,
+                        "Characters of each record the classifier reads (longer ones are cut, shorter ones masked)."),
+                ConfigField.choice("task.pooling", "mean", POOLING,
+                        "How the encoder's outputs over time become one vector for the head."),
+                ConfigField.list("task.freeze", List.of("embedding"),
+                        "Layers kept as pretrained; freezing a layer also freezes every layer that feeds it."),
+                ConfigField.decimal("task.threshold", 0.5, "Probability above which a record is called positive."),
+                ConfigField.decimal("split.validationFraction", 0.15,
+                        "Share of records in the validation split (by a stable hash of the text)."),
+                ConfigField.decimal("split.testFraction", 0.15,
+                        "Share of records in the test split (by a stable hash of the text).")));
+        f.addAll(TrainingSettings.fields(4, 32, 0.002, 5));
+        return f;
+    }
+
+    private static FinetuneConfig from(ConfigValues v) {
+        return new FinetuneConfig(v.string("input"), v.string("output"), v.string("checkpoint"),
+                v.string("spark.master"), v.longValue("seed"), v.string("task.textField"),
+                v.string("task.labelField"), v.integer("text.maxLength"), v.string("task.pooling"),
+                v.list("task.freeze"), v.decimal("task.threshold"), v.decimal("split.validationFraction"),
+                v.decimal("split.testFraction"), TrainingSettings.from(v));
+    }
+}

@@ -1,0 +1,67 @@
+package dev.anneal.core.config;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The pretraining job: a character-level LSTM language model trained on a text corpus with Spark.
+ *
+ * @param input              text files: a file, directory or glob of .txt or .gz, any Hadoop FileSystem URI
+ * @param output             the run directory; checkpoints go to {@code <output>/checkpoints/step-<n>/}
+ * @param master             Spark master URL; empty means the one spark-submit set, else {@code local[*]}
+ * @param seed               the one seed of every random source: initialisation, shuffles, splits
+ * @param windowLength       characters the model reads per training example
+ * @param vocabularySize     distinct characters kept (most frequent first), besides padding and unknown
+ * @param validationFraction share of the windows held out to measure the loss each epoch
+ * @param embeddingSize      width of the character embedding
+ * @param hiddenSize         units per LSTM layer
+ * @param layers             LSTM layers
+ * @param training           how to train
+ */
+public record PretrainConfig(String input, String output, String master, long seed, int windowLength,
+                             int vocabularySize, double validationFraction, int embeddingSize, int hiddenSize,
+                             int layers, TrainingSettings training) {
+
+    public PretrainConfig {
+        Require.present("input", input, "--input");
+        Require.present("output", output, "--output");
+        Require.atLeast("text.windowLength", windowLength, 2);
+        Require.positive("text.vocabularySize", vocabularySize);
+        Require.fraction("validationFraction", validationFraction);
+        Require.positive("model.embeddingSize", embeddingSize);
+        Require.positive("model.hiddenSize", hiddenSize);
+        Require.positive("model.layers", layers);
+    }
+
+    public static final ConfigSchema<PretrainConfig> SCHEMA = new ConfigSchema<>("pretrain", fields(),
+            PretrainConfig::from);
+
+    private static List<ConfigField> fields() {
+        List<ConfigField> f = new ArrayList<>(List.of(
+                ConfigField.string("input", "",
+                        "Text corpus: a file, directory or glob of .txt or .gz files; any Hadoop URI (hdfs://, file://)."),
+                ConfigField.string("output", "",
+                        "Run directory; checkpoints are written to <output>/checkpoints/step-<n>/."),
+                ConfigField.string("spark.master", "",
+                        "Spark master URL; empty = the one spark-submit set, else local[*]."),
+                ConfigField.longValue("seed", 42, "Seed of every random source (initialisation, shuffles, splits)."),
+                ConfigField.integer("text.windowLength", 64,
+                        "Characters per training window; the model learns to predict each next character."),
+                ConfigField.integer("text.vocabularySize", 160,
+                        "Distinct characters kept, most frequent first; rarer ones map to <unk>."),
+                ConfigField.decimal("validationFraction", 0.05,
+                        "Share of windows held out (by a hash of their text) to measure the loss after each epoch."),
+                ConfigField.integer("model.embeddingSize", 32, "Width of the character embedding."),
+                ConfigField.integer("model.hiddenSize", 128, "Units per LSTM layer."),
+                ConfigField.integer("model.layers", 1, "Number of LSTM layers.")));
+        f.addAll(TrainingSettings.fields(3, 32, 0.005, 5));
+        return f;
+    }
+
+    private static PretrainConfig from(ConfigValues v) {
+        return new PretrainConfig(v.string("input"), v.string("output"), v.string("spark.master"), v.longValue("seed"),
+                v.integer("text.windowLength"), v.integer("text.vocabularySize"), v.decimal("validationFraction"),
+                v.integer("model.embeddingSize"), v.integer("model.hiddenSize"), v.integer("model.layers"),
+                TrainingSettings.from(v));
+    }
+}

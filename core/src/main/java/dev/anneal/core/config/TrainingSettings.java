@@ -1,0 +1,56 @@
+package dev.anneal.core.config;
+
+import java.util.List;
+
+/**
+ * How a job trains: the engine, epochs, per-worker batch size, learning rate and the engine's knobs. Pretraining and
+ * fine-tuning share these keys under {@code training.}.
+ *
+ * @param engine             which {@code TrainingEngine} trains the network
+ * @param epochs             passes over the training data
+ * @param batchSize          examples per minibatch on each worker
+ * @param learningRate       Adam's step size
+ * @param averagingFrequency minibatches each worker fits between two parameter averagings
+ * @param workers            Spark partitions trained in parallel; 0 means Spark's default parallelism
+ * @param prefetch           minibatches each worker prepares ahead of training
+ */
+public record TrainingSettings(String engine, int epochs, int batchSize, double learningRate, int averagingFrequency,
+                               int workers, int prefetch) {
+    public static final String PARAMETER_AVERAGING = "parameter-averaging";
+    public static final List<String> ENGINES = List.of(PARAMETER_AVERAGING);
+
+    public TrainingSettings {
+        if (!ENGINES.contains(engine)) {
+            throw new ConfigException("training.engine must be one of " + ENGINES + ", got '" + engine + "'");
+        }
+        Require.positive("training.epochs", epochs);
+        Require.positive("training.batchSize", batchSize);
+        Require.positive("training.learningRate", learningRate);
+        Require.positive("training.averagingFrequency", averagingFrequency);
+        Require.atLeast("training.workers", workers, 0);
+        Require.atLeast("training.prefetch", prefetch, 0);
+    }
+
+    /** The {@code training.*} keys with the given job's defaults. */
+    static List<ConfigField> fields(int epochs, int batchSize, double learningRate, int averagingFrequency) {
+        return List.of(
+                ConfigField.choice("training.engine", PARAMETER_AVERAGING, ENGINES,
+                        "How the Spark executors train together: parameter-averaging fits each worker's partition "
+                                + "and averages parameters and updater state every training.averagingFrequency minibatches."),
+                ConfigField.integer("training.epochs", epochs, "Passes over the training data."),
+                ConfigField.integer("training.batchSize", batchSize, "Examples per minibatch on each worker."),
+                ConfigField.decimal("training.learningRate", learningRate, "Adam's learning rate."),
+                ConfigField.integer("training.averagingFrequency", averagingFrequency,
+                        "Minibatches each worker fits between two parameter averagings (1 = every minibatch)."),
+                ConfigField.integer("training.workers", 0,
+                        "Partitions trained in parallel; 0 = Spark's default parallelism (cores in local mode)."),
+                ConfigField.integer("training.prefetch", 2, "Minibatches each worker prepares ahead of training."));
+    }
+
+    static TrainingSettings from(ConfigValues v) {
+        return new TrainingSettings(v.string("training.engine"), v.integer("training.epochs"),
+                v.integer("training.batchSize"), v.decimal("training.learningRate"),
+                v.integer("training.averagingFrequency"), v.integer("training.workers"),
+                v.integer("training.prefetch"));
+    }
+}

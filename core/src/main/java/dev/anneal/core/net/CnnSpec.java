@@ -1,0 +1,126 @@
+package dev.anneal.core.net;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.IUpdater;
+
+/**
+ * A small convolutional network for images: blocks {@code conv_i} (k×k, stride 1, valid, ReLU) and {@code pool_i}
+ * (max 2×2, stride 2), then a ReLU layer {@code dense}, then the {@code head}.
+ *
+ * <p>Input: <b>flat</b> rows {@code [batch, channels·height·width]} (e.g. the 784 pixels of a Fashion-MNIST image),
+ * read in channel-major, then row-major order ({@code [c][y][x]}, C order), which DL4J reshapes to
+ * {@code [batch, channels, height, width]} itself. Flat rows were chosen so image data sets can share the plain
+ * feature-matrix pipeline of the MLP. Output: {@code [batch, nOut]}.
+ *
+ * @param height image height in pixels
+ * @param width image width in pixels
+ * @param channels image channels, e.g. 1 for greyscale
+ * @param convChannels output channels of each convolution block, input side first; at least one block
+ * @param kernelSize side of the square convolution kernels
+ * @param denseSize width of the {@code dense} layer
+ * @param nOut number of outputs
+ * @param loss the head's loss, which also fixes its activation
+ */
+public record CnnSpec(int height, int width, int channels, List<Integer> convChannels, int kernelSize,
+                      int denseSize, int nOut, Loss loss) implements NetworkSpec {
+
+    public CnnSpec {
+        Checks.positive("height", height);
+        Checks.positive("width", width);
+        Checks.positive("channels", channels);
+        convChannels = Checks.positiveSizes("convChannels", convChannels);
+        if (convChannels.isEmpty()) {
+            throw new IllegalArgumentException("convChannels must not be empty");
+        }
+        Checks.positive("kernelSize", kernelSize);
+        Checks.positive("denseSize", denseSize);
+        Checks.positive("nOut", nOut);
+        Checks.loss(loss, nOut);
+        checkSpatialSize(height, width, convChannels.size(), kernelSize);
+    }
+
+    /** The length of a flat input row, {@code channels·height·width}. */
+    public int flatInputSize() {
+        return Math.multiplyExact(Math.multiplyExact(channels, height), width);
+    }
+
+    @Override
+    public ComputationGraphConfiguration configuration(long seed, IUpdater updater, DataType dataType) {
+        LayerChain chain = new LayerChain(seed, updater, dataType,
+                InputType.convolutionalFlat(height, width, channels));
+        for (int i = 0; i < convChannels.size(); i++) {
+            chain.add(convName(i), new ConvolutionLayer.Builder(kernelSize, kernelSize)
+                    .stride(1, 1)
+                    .nOut(convChannels.get(i))
+                    .activation(Activation.RELU)
+                    .weightInit(WeightInit.RELU)
+                    .build());
+            chain.add(poolName(i), new SubsamplingLayer.Builder(PoolingType.MAX)
+                    .kernelSize(2, 2)
+                    .stride(2, 2)
+                    .build());
+        }
+        chain.add("dense", new DenseLayer.Builder()
+                .nOut(denseSize)
+                .activation(Activation.RELU)
+                .weightInit(WeightInit.RELU)
+                .build());
+        chain.add(HEAD, new OutputLayer.Builder(loss.lossFunction())
+                .nOut(nOut)
+                .activation(loss.outputActivation())
+                .build());
+        return chain.build();
+    }
+
+    @Override
+    public List<String> encoderLayers() {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < convChannels.size(); i++) {
+            names.add(convName(i));
+            names.add(poolName(i));
+        }
+        names.add("dense");
+        return List.copyOf(names);
+    }
+
+    @Override
+    public String kind() {
+        return "cnn";
+    }
+
+    private static String convName(int i) {
+        return "conv_" + i;
+    }
+
+    private static String poolName(int i) {
+        return "pool_" + i;
+    }
+
+    // Fails here, naming the block, rather than deep inside DL4J's shape inference.
+    private static void checkSpatialSize(int height, int width, int blocks, int kernelSize) {
+        int h = height;
+        int w = width;
+        for (int i = 0; i < blocks; i++) {
+            h = h - kernelSize + 1;
+            w = w - kernelSize + 1;
+            if (h < 2 || w < 2) {
+                throw new IllegalArgumentException("kernelSize " + kernelSize + " is too large for a " + height
+                        + "x" + width + " input: conv_" + i + " would output " + Math.max(h, 0) + "x"
+                        + Math.max(w, 0) + ", but pool_" + i + " needs at least 2x2");
+            }
+            h /= 2;
+            w /= 2;
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package dev.anneal.jobs;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
+import dev.anneal.core.task.BinaryMetrics;
+import dev.anneal.jobs.data.LabeledText;
+import org.nd4j.kryo.Nd4jRegistrator;
+
+/**
+ * ND4J's Kryo registrations plus Anneal's records: Spark's Kryo 4 cannot set a record's final fields, so records that
+ * travel in RDDs use Java serialization, which calls their canonical constructors.
+ */
+public class AnnealKryoRegistrator extends Nd4jRegistrator {
+    @Override
+    public void registerClasses(Kryo kryo) {
+        super.registerClasses(kryo);
+        kryo.register(LabeledText.class, new JavaSerializer());
+        kryo.register(BinaryMetrics.class, new JavaSerializer());
+    }
+}

@@ -1,0 +1,185 @@
+package dev.anneal.jobs;
+
+import dev.anneal.core.InputException;
+import dev.anneal.core.checkpoint.Checkpoint;
+import dev.anneal.core.checkpoint.CheckpointInfo;
+import dev.anneal.core.checkpoint.CheckpointStore;
+import dev.anneal.core.config.FinetuneConfig;
+import dev.anneal.core.task.BinaryMetrics;
+import dev.anneal.core.task.StableSplit;
+import dev.anneal.core.task.TaskAdapter;
+import dev.anneal.core.text.CharVocabulary;
+import dev.anneal.jobs.data.BatchIterator;
+import dev.anneal.jobs.data.LabeledText;
+import dev.anneal.jobs.data.LabeledTextSource;
+import dev.anneal.jobs.engine.TrainingEngine;
+import dev.anneal.jobs.engine.TrainingEngines;
+import dev.anneal.jobs.eval.BinaryEvaluation;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.dataset.DataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Fine-tunes a pretrained language model into a binary text classifier: loads and verifies the checkpoint, swaps
+ * the language-model head for a classifier head over the pooled encoder output, freezes what the config names,
+ * trains on the train split, reports validation figures each epoch and test figures at the end next to the
+ * majority-class baseline, and writes {@code <output>/model/} and {@code <output>/metrics.json}.
+ */
+public final class FinetuneJob {
+    public static final String MODEL_DIR = "model";
+    public static final String METRICS = "metrics.json";
+    private static final Logger LOG = LoggerFactory.getLogger(FinetuneJob.class);
+
+    private FinetuneJob() {
+    }
+
+    /** What a fine-tuning run measured and where it wrote it. */
+    public record Result(String model, String metricsFile, String checkpoint, Map<String, Object> metrics,
+                         BinaryEvaluation.Result test, BinaryMetrics baseline, double seconds) {
+    }
+
+    public static Result run(FinetuneConfig config, boolean overwrite) {
+        Configuration hadoop = new Configuration();
+        boolean parquet = LabeledTextSource.isParquet(config.input(), hadoop);
+        CheckpointStore store = new CheckpointStore(hadoop);
+        Path checkpointDir = store.resolve(new Path(config.checkpoint()));
+        Checkpoint pretrained = store.read(checkpointDir, false);
+        ComputationGraph graph = TaskAdapter.binaryClassifier(pretrained, config.pooling(), config.freeze(),
+                config.training().learningRate(), config.seed());
+        RunDirectory.prepare(config.output(), overwrite, hadoop);
+        SparkSession spark = SparkSetup.session("finetune", config.master());
+        return train(config, spark, parquet, checkpointDir.toString(), pretrained, graph);
+    }
+
+    static Result train(FinetuneConfig config, SparkSession spark, boolean parquet, String checkpoint,
+                        Checkpoint pretrained, ComputationGraph graph) {
+        long started = System.nanoTime();
+        JavaSparkContext sc = SparkSetup.context(spark);
+        CharVocabulary vocabulary = pretrained.vocabulary();
+        double vf = config.validationFraction();
+        double tf = config.testFraction();
+        JavaRDD<LabeledText> records = LabeledTextSource.read(spark, config.input(), config.textField(),
+                config.labelField(), parquet);
+        JavaRDD<LabeledText> train = records.filter(r -> StableSplit.of(r.text(), vf, tf) == StableSplit.TRAIN);
+        JavaRDD<LabeledText> validation = records.filter(r -> StableSplit.of(r.text(), vf, tf) == StableSplit.VALIDATION);
+        JavaRDD<LabeledText> test = records.filter(r -> StableSplit.of(r.text(), vf, tf) == StableSplit.TEST);
+
+        BinaryMetrics trainLabels = train.aggregate(BinaryMetrics.EMPTY, (m, r) -> m.add(false, r.label() == 1),
+                BinaryMetrics::merge);
+        long validationCount = validation.count();
+        long testCount = test.count();
+        if (trainLabels.count() == 0 || testCount == 0) {
+            throw new InputException(config.input() + ": " + trainLabels.count() + " training and " + testCount
+                    + " test records; need at least one of each (split.validationFraction=" + vf
+                    + ", split.testFraction=" + tf + ")");
+        }
+        int maxLength = config.maxLength();
+        int batch = config.training().batchSize();
+        JavaRDD<DataSet> minibatches = train.mapPartitions(it -> new BatchIterator<>(it, batch,
+                b -> BinaryEvaluation.batch(b, vocabulary, maxLength)));
+        LOG.info("finetune: {} (step {}) on {}; {} train ({} positive), {} validation, {} test records; "
+                        + "pooling {}, frozen {}, {} parameters ({} trainable); engine {}, {} epochs",
+                checkpoint, pretrained.info().step(), config.input(), trainLabels.count(), trainLabels.positives(),
+                validationCount, testCount, config.pooling(), config.freeze(), graph.numParams(),
+                trainableParams(graph), config.training().engine(), config.training().epochs());
+
+        List<Map<String, Object>> epochs = new ArrayList<>();
+        BinaryEvaluation.Result lastValidation = null;
+        try (TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
+            for (int epoch = 1; epoch <= config.training().epochs(); epoch++) {
+                long t0 = System.nanoTime();
+                graph = engine.fitEpoch(minibatches);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("epoch", epoch);
+                e.put("seconds", seconds);
+                e.put("samplesPerSecond", trainLabels.count() / seconds);
+                double loss = Double.NaN;
+                if (validationCount > 0) {
+                    lastValidation = BinaryEvaluation.evaluate(sc, graph, validation, vocabulary, maxLength, batch,
+                            config.threshold());
+                    loss = lastValidation.loss();
+                    e.put("validation", lastValidation.toMap());
+                }
+                JobSupport.requireFinite(graph, validationCount > 0 ? loss : 0.0, "in epoch " + epoch);
+                epochs.add(e);
+                LOG.info("epoch {}/{}: validation loss {}, accuracy {}, F1 {}, {} records/s, {}, ETA {}", epoch,
+                        config.training().epochs(), fmt(loss),
+                        lastValidation == null ? "n/a" : fmt(lastValidation.counts().accuracy()),
+                        lastValidation == null ? "n/a" : fmt(lastValidation.counts().f1()),
+                        String.format("%.0f", trainLabels.count() / seconds), JobSupport.duration(seconds),
+                        JobSupport.duration(seconds * (config.training().epochs() - epoch)));
+            }
+        }
+
+        BinaryEvaluation.Result testResult = BinaryEvaluation.evaluate(sc, graph, test, vocabulary, maxLength, batch,
+                config.threshold());
+        boolean majorityPositive = trainLabels.positives() * 2 > trainLabels.count();
+        BinaryMetrics baseline = test.aggregate(BinaryMetrics.EMPTY,
+                (m, r) -> m.add(majorityPositive, r.label() == 1), BinaryMetrics::merge);
+
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("validation", lastValidation == null ? Map.of() : lastValidation.toMap());
+        metrics.put("test", testResult.toMap());
+        Map<String, Object> base = new LinkedHashMap<>();
+        base.put("majority_class", majorityPositive ? 1 : 0);
+        base.put("majority_accuracy", baseline.accuracy());
+        base.put("f1", baseline.f1());
+        metrics.put("baseline", base);
+        metrics.put("epochs", epochs);
+        metrics.put("records", Map.of("train", trainLabels.count(), "validation", validationCount, "test", testCount));
+        metrics.put("checkpoint", Map.of("path", checkpoint, "step", pretrained.info().step()));
+
+        Path out = new Path(config.output());
+        Path modelDir = new Path(out, MODEL_DIR);
+        Map<String, Object> network = new LinkedHashMap<>(pretrained.info().network());
+        network.put("kind", "text-classifier");
+        network.put("task", "binary");
+        network.put("pooling", config.pooling());
+        network.put("pretrainedCheckpoint", checkpoint);
+        long step = (long) config.training().epochs() * train.mapPartitions(it -> {
+            long n = 0;
+            for (; it.hasNext(); it.next()) {
+                n++;
+            }
+            return List.of((n + batch - 1) / batch).iterator();
+        }).fold(0L, Long::sum);
+        CheckpointInfo info = new CheckpointInfo("finetune", step,
+                config.training().epochs(), config.seed(), network, JobSupport.asMap(config),
+                Map.of("test", testResult.toMap()));
+        new CheckpointStore(sc.hadoopConfiguration()).write(modelDir, new Checkpoint(graph, vocabulary, info));
+        Path metricsFile = new Path(out, METRICS);
+        RunDirectory.writeString(metricsFile, JobSupport.toJson(metrics), sc.hadoopConfiguration());
+        LOG.info("test: accuracy {}, precision {}, recall {}, F1 {}, AUC {}; majority baseline accuracy {}, F1 {}",
+                fmt(testResult.counts().accuracy()), fmt(testResult.counts().precision()),
+                fmt(testResult.counts().recall()), fmt(testResult.counts().f1()), fmt(testResult.auc()),
+                fmt(baseline.accuracy()), fmt(baseline.f1()));
+        return new Result(modelDir.toString(), metricsFile.toString(), checkpoint, metrics, testResult, baseline,
+                (System.nanoTime() - started) / 1e9);
+    }
+
+    private static long trainableParams(ComputationGraph graph) {
+        long n = 0;
+        for (org.deeplearning4j.nn.api.Layer l : graph.getLayers()) {
+            if (!(l instanceof org.deeplearning4j.nn.layers.FrozenLayer)) {
+                n += l.numParams();
+            }
+        }
+        return n;
+    }
+
+    static String fmt(double v) {
+        return String.format("%.4f", v);
+    }
+}

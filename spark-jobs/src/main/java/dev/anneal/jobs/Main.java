@@ -1,0 +1,126 @@
+package dev.anneal.jobs;
+
+import dev.anneal.core.AnnealException;
+import dev.anneal.core.config.ConfigSchema;
+import dev.anneal.core.config.FinetuneConfig;
+import dev.anneal.core.config.PretrainConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.PrintStream;
+
+/**
+ * The {@code anneal} command: parses the command line, validates the job's config before Spark starts, runs the job
+ * and exits with the code DESIGN.md gives (0 done, 2 usage or config, 3 bad input or checkpoint, 4 diverged, 1 other).
+ */
+public final class Main {
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        int code = run(args, System.out, System.err);
+        System.exit(code);
+    }
+
+    /** Runs a command and returns its exit code; messages go to {@code out} and {@code err}. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        try {
+            CommandLine cli = CommandLine.parse(args);
+            if (cli.help()) {
+                out.print(usage(cli.command()));
+                return 0;
+            }
+            switch (cli.command()) {
+                case "pretrain" -> {
+                    PretrainConfig config = PretrainConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
+                    PretrainJob.Result r = PretrainJob.run(config, cli.overwrite());
+                    out.printf("pretrain done: validation loss %.4f -> %.4f nats/char over %d epoch(s), "
+                                    + "%.0f windows/s; checkpoint %s%n", r.firstLoss(), r.lastLoss(),
+                            r.epochs().size(), r.samplesPerSecond(), r.checkpoint());
+                }
+                case "finetune" -> {
+                    FinetuneConfig config = FinetuneConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
+                    FinetuneJob.Result r = FinetuneJob.run(config, cli.overwrite());
+                    out.printf("finetune done: test F1 %.4f (majority baseline %.4f), accuracy %.4f (baseline %.4f), "
+                                    + "AUC %.4f; model %s, metrics %s%n", r.test().counts().f1(), r.baseline().f1(),
+                            r.test().counts().accuracy(), r.baseline().accuracy(), r.test().auc(), r.model(),
+                            r.metricsFile());
+                }
+                case "demo" -> {
+                    DemoJob.Result r = DemoJob.run(DemoJob.Options.from(cli));
+                    out.print(r.summary());
+                }
+                default -> throw new IllegalStateException(cli.command());
+            }
+            return 0;
+        } catch (AnnealException e) {
+            err.println("anneal: " + e.getMessage());
+            LOG.debug("failure", e);
+            return e.exitCode();
+        } catch (RuntimeException | Error e) {
+            AnnealException cause = findCause(e);
+            if (cause != null) {
+                err.println("anneal: " + cause.getMessage());
+                return cause.exitCode();
+            }
+            err.println("anneal: unexpected error: " + e);
+            e.printStackTrace(err);
+            return 1;
+        }
+    }
+
+    /** Spark wraps what an executor threw; an Anneal error inside still decides the message and exit code. */
+    private static AnnealException findCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof AnnealException a) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    static String usage(String command) {
+        StringBuilder sb = new StringBuilder();
+        if (command.isEmpty()) {
+            sb.append("""
+                    usage: anneal <command> [--config FILE] [--set key=value ...] [--input URI] [--output URI]
+                                  [--checkpoint URI] [--master URL] [--overwrite] [--help]
+
+                    commands:
+                      pretrain   train a character-level LSTM language model on a text corpus
+                      finetune   turn a pretrained checkpoint into a binary text classifier
+                      demo       pretrain on data-samples/text, fine-tune a spam classifier, print a summary
+
+                    anneal <command> --help lists the command's config keys.
+                    exit codes: 0 done, 2 usage or config error, 3 bad input or checkpoint, 4 training diverged,
+                    1 anything else.
+                    """);
+            return sb.toString();
+        }
+        sb.append("usage: anneal ").append(command).append(switch (command) {
+            case "pretrain" -> " --input TEXT --output RUN_DIR [--config FILE] [--set key=value ...] [--overwrite]\n"
+                    + "\nOverrides: --input, --output, --master set the keys input, output, spark.master.\n"
+                    + "An --output that holds checkpoints is continued from its latest one.\n";
+            case "finetune" -> " --input LABELED --checkpoint CKPT --output DIR [--config FILE] [--set key=value ...]"
+                    + " [--overwrite]\n\nOverrides: --input, --output, --checkpoint, --master set the keys of the same"
+                    + " name (spark.master).\n";
+            default -> " [--output DIR] [--master URL] [--overwrite] [--set pretrain.KEY=V] [--set finetune.KEY=V]\n"
+                    + "\nRuns pretrain and finetune on data-samples/ (default output work/demo, replaced on rerun).\n"
+                    + "Keys are those of pretrain and finetune, prefixed.\n";
+        });
+        sb.append("\nconfig keys:\n");
+        if (command.equals("pretrain") || command.equals("demo")) {
+            sb.append(schemaHelp(PretrainConfig.SCHEMA, command.equals("demo")));
+        }
+        if (command.equals("finetune") || command.equals("demo")) {
+            sb.append(schemaHelp(FinetuneConfig.SCHEMA, command.equals("demo")));
+        }
+        return sb.toString();
+    }
+
+    private static String schemaHelp(ConfigSchema<?> schema, boolean prefixed) {
+        return (prefixed ? "\n" + schema.job() + ".*\n" : "") + schema.help();
+    }
+}

@@ -1,0 +1,177 @@
+package dev.anneal.jobs;
+
+import dev.anneal.core.InputException;
+import dev.anneal.core.checkpoint.Checkpoint;
+import dev.anneal.core.checkpoint.CheckpointInfo;
+import dev.anneal.core.checkpoint.CheckpointStore;
+import dev.anneal.core.config.ConfigException;
+import dev.anneal.core.config.PretrainConfig;
+import dev.anneal.core.net.LstmLanguageModelSpec;
+import dev.anneal.core.text.CharVocabulary;
+import dev.anneal.jobs.data.TextCorpus;
+import dev.anneal.jobs.engine.TrainingEngine;
+import dev.anneal.jobs.engine.TrainingEngines;
+import dev.anneal.jobs.eval.LanguageModelLoss;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.Adam;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Pretrains a character-level LSTM language model on a text corpus with Spark and writes a checkpoint after every
+ * epoch to {@code <output>/checkpoints/step-<n>/}. An output directory that already holds checkpoints is continued
+ * from its latest one.
+ */
+public final class PretrainJob {
+    private static final Logger LOG = LoggerFactory.getLogger(PretrainJob.class);
+
+    private PretrainJob() {
+    }
+
+    /** One epoch's figures. */
+    public record Epoch(int epoch, long step, double validationLoss, double trainSeconds, double samplesPerSecond) {
+    }
+
+    /** What a pretraining run did and where it wrote it. */
+    public record Result(String checkpoint, CharVocabulary vocabulary, long trainWindows, long validationWindows,
+                         List<Epoch> epochs, double seconds) {
+        public double firstLoss() {
+            return epochs.isEmpty() ? Double.NaN : epochs.get(0).validationLoss();
+        }
+
+        public double lastLoss() {
+            return epochs.isEmpty() ? Double.NaN : epochs.get(epochs.size() - 1).validationLoss();
+        }
+
+        public double samplesPerSecond() {
+            double seconds = epochs.stream().mapToDouble(Epoch::trainSeconds).sum();
+            return seconds == 0 ? 0 : trainWindows * epochs.size() / seconds;
+        }
+    }
+
+    /**
+     * Checks the input and output, then trains. Everything that can be checked without Spark is checked before the
+     * session starts.
+     */
+    public static Result run(PretrainConfig config, boolean overwrite) {
+        Configuration hadoop = new Configuration();
+        TextCorpus.checkInput(config.input(), hadoop);
+        CheckpointStore store = new CheckpointStore(hadoop);
+        Path checkpoints = new Path(new Path(config.output()), CheckpointStore.CHECKPOINTS);
+        Checkpoint resumeFrom = null;
+        if (!overwrite && RunDirectory.hasContent(config.output(), hadoop)) {
+            if (!exists(new Path(checkpoints, CheckpointStore.LATEST), hadoop)) {
+                throw new ConfigException("output " + config.output() + " exists and holds no checkpoints to "
+                        + "continue from; choose another --output or give --overwrite to replace it");
+            }
+            resumeFrom = store.read(new Path(config.output()), true);
+        } else {
+            RunDirectory.prepare(config.output(), overwrite, hadoop);
+        }
+        SparkSession spark = SparkSetup.session("pretrain", config.master());
+        return train(config, SparkSetup.context(spark), resumeFrom);
+    }
+
+    static Result train(PretrainConfig config, JavaSparkContext sc, Checkpoint resumeFrom) {
+        long started = System.nanoTime();
+        CheckpointStore store = new CheckpointStore(sc.hadoopConfiguration());
+        int workers = config.training().workers() > 0 ? config.training().workers() : sc.defaultParallelism();
+        TextCorpus corpus = TextCorpus.read(sc, config.input(), workers);
+        CharVocabulary vocabulary = resumeFrom != null ? resumeFrom.vocabulary()
+                : corpus.vocabulary(config.vocabularySize());
+        int window = config.windowLength();
+        int batch = config.training().batchSize();
+        JavaRDD<DataSet> train = corpus.minibatches(vocabulary, window, batch, config.validationFraction(), false);
+        JavaRDD<DataSet> validation = config.validationFraction() > 0
+                ? corpus.minibatches(vocabulary, window, batch, config.validationFraction(), true) : train;
+        long[] counts = train.map(ds -> new long[] {1, ds.numExamples()})
+                .fold(new long[] {0, 0}, (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
+        long trainBatches = counts[0];
+        long trainWindows = counts[1];
+        if (trainWindows == 0) {
+            throw new InputException("input " + config.input() + " has too little text for one training window of "
+                    + (window + 1) + " characters (text.windowLength=" + window + ")");
+        }
+        long validationWindows = validation == train ? trainWindows
+                : validation.map(ds -> (long) ds.numExamples()).fold(0L, Long::sum);
+
+        LstmLanguageModelSpec spec = new LstmLanguageModelSpec(vocabulary.size(), config.embeddingSize(),
+                config.hiddenSize(), config.layers());
+        ComputationGraph graph = resumeFrom != null ? resumeFrom.graph()
+                : spec.build(config.seed(), new Adam(config.training().learningRate()), DataType.FLOAT);
+        int firstEpoch = resumeFrom == null ? 1 : resumeFrom.info().epoch() + 1;
+        long step = resumeFrom == null ? 0 : resumeFrom.info().step();
+        LOG.info("pretrain: {} -> {}; vocabulary {} characters; {} training windows of {} ({} minibatches of {}), "
+                        + "{} validation; LSTM {}x{}, embedding {}, {} parameters; engine {}, {} workers; epochs {}..{}",
+                config.input(), config.output(), vocabulary.size(), trainWindows, window + 1, trainBatches, batch,
+                validationWindows, config.layers(), config.hiddenSize(), config.embeddingSize(), graph.numParams(),
+                config.training().engine(), workers, firstEpoch, config.training().epochs());
+
+        List<Epoch> epochs = new ArrayList<>();
+        String written = resumeFrom == null ? null : store.resolve(new Path(config.output())).toString();
+        try (TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
+            for (int epoch = firstEpoch; epoch <= config.training().epochs(); epoch++) {
+                long t0 = System.nanoTime();
+                graph = engine.fitEpoch(train);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                step += trainBatches;
+                LanguageModelLoss.Result loss = LanguageModelLoss.of(sc, graph, validation);
+                JobSupport.requireFinite(graph, loss.nats(), "in epoch " + epoch);
+                double rate = trainWindows / seconds;
+                double eta = seconds * (config.training().epochs() - epoch);
+                LOG.info("epoch {}/{}: validation loss {} nats/char ({} bits), {} windows/s, {}, ETA {}",
+                        epoch, config.training().epochs(), String.format("%.4f", loss.nats()),
+                        String.format("%.3f", loss.bitsPerCharacter()), String.format("%.0f", rate),
+                        JobSupport.duration(seconds), JobSupport.duration(eta));
+                epochs.add(new Epoch(epoch, step, loss.nats(), seconds, rate));
+                Map<String, Object> metrics = new LinkedHashMap<>();
+                metrics.put("validationLoss", loss.nats());
+                metrics.put("validationBitsPerCharacter", loss.bitsPerCharacter());
+                metrics.put("trainWindows", trainWindows);
+                metrics.put("samplesPerSecond", rate);
+                CheckpointInfo info = new CheckpointInfo("pretrain", step, epoch, config.seed(),
+                        networkInfo(spec), JobSupport.asMap(config), metrics);
+                written = store.writeStep(new Path(config.output()), new Checkpoint(graph, vocabulary, info))
+                        .toString();
+            }
+        }
+        if (written == null) {
+            throw new ConfigException("training.epochs=" + config.training().epochs() + " leaves nothing to train");
+        }
+        return new Result(written, vocabulary, trainWindows, validationWindows, epochs,
+                (System.nanoTime() - started) / 1e9);
+    }
+
+    static Map<String, Object> networkInfo(LstmLanguageModelSpec spec) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kind", spec.kind());
+        m.put("encoderLayers", spec.encoderLayers());
+        m.put("encoderOutput", spec.encoderOutput());
+        m.put("head", spec.headLayer());
+        m.put("vocabularySize", spec.vocabSize());
+        m.put("embeddingSize", spec.embeddingSize());
+        m.put("hiddenSize", spec.hiddenSize());
+        m.put("layers", spec.layers());
+        return m;
+    }
+
+    private static boolean exists(Path p, Configuration conf) {
+        try {
+            return p.getFileSystem(conf).exists(p);
+        } catch (java.io.IOException e) {
+            throw new InputException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+}

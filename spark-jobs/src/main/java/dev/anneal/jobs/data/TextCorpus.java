@@ -1,0 +1,164 @@
+package dev.anneal.jobs.data;
+
+import dev.anneal.core.InputException;
+import dev.anneal.core.net.LanguageModelBatches;
+import dev.anneal.core.task.StableSplit;
+import dev.anneal.core.text.CharVocabulary;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.nd4j.linalg.dataset.DataSet;
+import scala.Tuple2;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+/**
+ * A plain-text corpus (files, a directory or a glob; .txt or .gz) read by Spark, turned into next-character
+ * training windows partition by partition on the executors.
+ */
+public final class TextCorpus {
+    private final JavaRDD<String> lines;
+    private final String input;
+
+    private TextCorpus(JavaRDD<String> lines, String input) {
+        this.lines = lines;
+        this.input = input;
+    }
+
+    /**
+     * Fails with exit code 3, before Spark is started, when {@code input} matches no file or only empty ones.
+     *
+     * @return the total bytes of the matched files
+     */
+    public static long checkInput(String input, Configuration hadoopConf) {
+        Path path = new Path(input);
+        try {
+            FileSystem fs = path.getFileSystem(hadoopConf);
+            FileStatus[] matched = fs.globStatus(path);
+            if (matched == null || matched.length == 0) {
+                throw new InputException("input not found: " + input);
+            }
+            long bytes = 0;
+            int files = 0;
+            for (FileStatus st : matched) {
+                FileStatus[] inside = st.isDirectory() ? fs.listStatus(st.getPath()) : new FileStatus[] {st};
+                for (FileStatus f : inside) {
+                    String name = f.getPath().getName();
+                    if (f.isFile() && !name.startsWith(".") && !name.startsWith("_")) {
+                        bytes += f.getLen();
+                        files++;
+                    }
+                }
+            }
+            if (files == 0) {
+                throw new InputException("input " + input + " holds no files");
+            }
+            if (bytes == 0) {
+                throw new InputException("input " + input + " is empty: " + files + " file(s), 0 bytes");
+            }
+            return bytes;
+        } catch (IOException e) {
+            throw new InputException("cannot read input " + input + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static TextCorpus read(JavaSparkContext sc, String input, int minPartitions) {
+        return new TextCorpus(sc.textFile(input, minPartitions), input);
+    }
+
+    public String input() {
+        return input;
+    }
+
+    /**
+     * The corpus's vocabulary: characters are counted on the executors and only the per-character totals reach the
+     * driver. Line breaks count as characters, since the windows span them.
+     */
+    public CharVocabulary vocabulary(int maxSize) {
+        Map<Integer, Long> counts = lines
+                .mapPartitionsToPair(it -> {
+                    Map<Integer, Long> local = new HashMap<>();
+                    while (it.hasNext()) {
+                        it.next().codePoints().forEach(cp -> local.merge(cp, 1L, Long::sum));
+                        local.merge((int) '\n', 1L, Long::sum);
+                    }
+                    List<Tuple2<Integer, Long>> out = new ArrayList<>(local.size());
+                    local.forEach((k, v) -> out.add(new Tuple2<>(k, v)));
+                    return out.iterator();
+                })
+                .reduceByKey(Long::sum)
+                .collectAsMap();
+        if (counts.isEmpty()) {
+            throw new InputException("input " + input + " holds no text");
+        }
+        return CharVocabulary.fromCounts(new HashMap<>(counts), maxSize);
+    }
+
+    /**
+     * Minibatches of next-character windows of {@code windowLength + 1} ids, built on the executors from each
+     * partition's lines in order. Each window goes to validation or training by a hash of its text
+     * ({@link StableSplit}), so the two sets never overlap and are the same on every pass.
+     */
+    public JavaRDD<DataSet> minibatches(CharVocabulary vocabulary, int windowLength, int batchSize,
+                                        double validationFraction, boolean validation) {
+        int vocabSize = vocabulary.size();
+        return lines.mapPartitions(it -> {
+            Iterator<int[]> windows = new WindowIterator(it, vocabulary, windowLength + 1);
+            Iterator<int[]> kept = new FilteringIterator<>(windows,
+                    w -> (StableSplit.of(Arrays.toString(w), validationFraction, 0) == StableSplit.VALIDATION)
+                            == validation);
+            return new BatchIterator<>(kept, batchSize,
+                    batch -> LanguageModelBatches.languageModelBatch(batch.toArray(int[][]::new), vocabSize));
+        });
+    }
+
+    /** Cuts a partition's lines, joined by line breaks, into windows that overlap by one id. */
+    static final class WindowIterator implements Iterator<int[]> {
+        private final Iterator<String> lines;
+        private final CharVocabulary vocabulary;
+        private final int length;
+        private int[] buffer = new int[0];
+        private int start;
+
+        WindowIterator(Iterator<String> lines, CharVocabulary vocabulary, int length) {
+            this.lines = lines;
+            this.vocabulary = vocabulary;
+            this.length = length;
+        }
+
+        @Override
+        public boolean hasNext() {
+            while (buffer.length - start < length && lines.hasNext()) {
+                int[] line = vocabulary.encode(lines.next());
+                int[] next = new int[buffer.length - start + line.length + 1];
+                System.arraycopy(buffer, start, next, 0, buffer.length - start);
+                System.arraycopy(line, 0, next, buffer.length - start, line.length);
+                next[next.length - 1] = vocabulary.id('\n');
+                buffer = next;
+                start = 0;
+            }
+            return buffer.length - start >= length;
+        }
+
+        @Override
+        public int[] next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            int[] w = Arrays.copyOfRange(buffer, start, start + length);
+            // The next window starts at this one's last id: every id is predicted once.
+            start += length - 1;
+            return w;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package dev.anneal.jobs.engine;
+
+import org.apache.spark.api.java.JavaRDD;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * Trains one network across Spark executors. Jobs talk only to this interface, never to a DL4J training master, so
+ * an engine of Anneal's own can stand beside DL4J's (whose Spark module is no longer maintained upstream).
+ */
+public interface TrainingEngine extends AutoCloseable {
+
+    /**
+     * One pass over {@code minibatches}, which must not be cached by the caller; returns the network with the
+     * parameters and updater state after the pass.
+     */
+    ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches);
+
+    /** The network as trained so far. */
+    ComputationGraph network();
+
+    /** A short name for logs and manifests. */
+    String name();
+
+    @Override
+    void close();
+}
