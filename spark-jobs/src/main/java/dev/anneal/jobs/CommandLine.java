@@ -18,7 +18,7 @@ public record CommandLine(String command, Optional<Path> configFile, List<String
 
     public static CommandLine parse(String[] args) {
         if (args.length == 0) {
-            return new CommandLine("", Optional.empty(), List.of(), false, true);
+            return new CommandLine("", Optional.empty(), List.of(), false, false);
         }
         String command = args[0];
         if (command.equals("--help") || command.equals("-h") || command.equals("help")) {

@@ -28,6 +28,10 @@ public final class Main {
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
             CommandLine cli = CommandLine.parse(args);
+            if (cli.command().isEmpty() && !cli.help()) {
+                err.print(usage(""));
+                return AnnealException.EXIT_USAGE;
+            }
             if (cli.help()) {
                 out.print(usage(cli.command()));
                 return 0;

@@ -125,7 +125,9 @@ public final class ConfigSchema<T> {
     private static Map<String, Object> readYaml(Path file) {
         Object root;
         try {
-            root = YAML.readValue(Files.readString(file), Object.class);
+            com.fasterxml.jackson.databind.JsonNode tree = YAML.readTree(Files.readString(file));
+            // An empty or comment-only file means "all defaults".
+            root = tree == null || tree.isMissingNode() || tree.isNull() ? null : YAML.treeToValue(tree, Object.class);
         } catch (NoSuchFileException e) {
             throw new ConfigException("config file not found: " + file);
         } catch (JsonProcessingException e) {
@@ -173,9 +175,13 @@ public final class ConfigSchema<T> {
         rows.add("| key | type | default | description |");
         rows.add("|---|---|---|---|");
         for (ConfigField f : fields.values()) {
-            rows.add("| `" + f.key() + "` | " + f.typeName() + " | `" + f.defaultText() + "` | "
-                    + f.description().replace("|", "\\|") + " |");
+            rows.add("| `" + f.key() + "` | " + cell(f.typeName()) + " | `" + cell(f.defaultText()) + "` | "
+                    + cell(f.description()) + " |");
         }
         return String.join("\n", rows) + "\n";
+    }
+
+    private static String cell(String text) {
+        return text.replace("|", "\\|");
     }
 }

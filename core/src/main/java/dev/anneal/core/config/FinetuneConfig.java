@@ -67,7 +67,7 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 ConfigField.string("task.labelField", "label", "Name of the label column; values 0 or 1."),
                 ConfigField.integer("text.maxLength", 256,
                         "Characters of each record the classifier reads (longer ones are cut, shorter ones masked)."),
-                ConfigField.choice("task.pooling", "mean", POOLING,
+                ConfigField.choice("task.pooling", "max", POOLING,
                         "How the encoder's outputs over time become one vector for the head."),
                 ConfigField.list("task.freeze", List.of("embedding"),
                         "Layers kept as pretrained; freezing a layer also freezes every layer that feeds it."),
@@ -76,7 +76,7 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                         "Share of records in the validation split (by a stable hash of the text)."),
                 ConfigField.decimal("split.testFraction", 0.15,
                         "Share of records in the test split (by a stable hash of the text).")));
-        f.addAll(TrainingSettings.fields(4, 32, 0.002, 5));
+        f.addAll(TrainingSettings.fields(6, 32, 0.01, 5));
         return f;
     }
 

@@ -49,9 +49,13 @@ public final class TaskAdapter {
                     + TEXT_ENCODERS);
         }
         ComputationGraph source = pretrained.graph();
-        String encoderOutput = String.valueOf(pretrained.info().network().get("encoderOutput"));
+        Object declared = pretrained.info().network().get("encoderOutput");
+        if (declared == null) {
+            throw new CheckpointException("the checkpoint's manifest has no network.encoderOutput");
+        }
+        String encoderOutput = declared.toString();
         List<String> names = Arrays.stream(source.getVertices()).map(GraphVertex::getVertexName).toList();
-        if (!names.contains(encoderOutput) || source.getLayer(encoderOutput) == null) {
+        if (!names.contains(encoderOutput) || source.getLayer(encoderOutput) == null || encoderOutput.equals(HEAD)) {
             throw new CheckpointException("the checkpoint's manifest names encoder output '" + encoderOutput
                     + "', but its network has layers " + names);
         }

@@ -1,0 +1,133 @@
+package dev.anneal.jobs;
+
+import dev.anneal.core.config.FinetuneConfig;
+import dev.anneal.core.config.PretrainConfig;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The command line's contract: exit codes, one clear line naming the path, field or record, and config errors
+ * reported quickly and before any Spark session exists.
+ */
+class CliTest {
+    @TempDir
+    Path dir;
+
+    private String out;
+    private String err;
+
+    private int run(String... args) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        int code = Main.run(args, new PrintStream(o, true, StandardCharsets.UTF_8),
+                new PrintStream(e, true, StandardCharsets.UTF_8));
+        out = o.toString(StandardCharsets.UTF_8);
+        err = e.toString(StandardCharsets.UTF_8);
+        return code;
+    }
+
+    @AfterEach
+    void noSparkWasStarted() {
+        assertTrue(SparkSession.getDefaultSession().isEmpty(), "the command must fail before Spark starts");
+    }
+
+    @Test
+    void unknownConfigKeyIsAUsageErrorThatSuggestsTheKnownKey() {
+        long t0 = System.nanoTime();
+        int code = run("pretrain", "--input", dir.toString(), "--output", dir.resolve("out").toString(),
+                "--set", "training.batchSzie=3");
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertEquals(2, code);
+        assertTrue(err.contains("'training.batchSzie'") && err.contains("did you mean 'training.batchSize'"), err);
+        assertTrue(seconds < 5, "config errors come in under 5 s, took " + seconds);
+        assertEquals(1, err.strip().lines().count(), "one line, no stack trace: " + err);
+    }
+
+    @Test
+    void invalidValueNamesTheFieldAndRule() {
+        assertEquals(2, run("pretrain", "--input", "x", "--output", "y", "--set", "training.batchSize=-3"));
+        assertTrue(err.contains("training.batchSize must be > 0, got -3"), err);
+    }
+
+    @Test
+    void missingRequiredPathNamesTheFlag() {
+        assertEquals(2, run("finetune", "--input", "x", "--output", "y"));
+        assertTrue(err.contains("checkpoint is required") && err.contains("--checkpoint"), err);
+    }
+
+    @Test
+    void unknownCommandAndOptionAreUsageErrors() {
+        assertEquals(2, run("pretrian"));
+        assertTrue(err.contains("unknown command 'pretrian'"), err);
+        assertEquals(2, run("pretrain", "--inptu", "x"));
+        assertTrue(err.contains("unknown option '--inptu'"), err);
+        assertEquals(2, run("pretrain", "--config", dir.resolve("nope.yaml").toString()));
+        assertTrue(err.contains("config file not found") && err.contains("nope.yaml"), err);
+    }
+
+    @Test
+    void noCommandPrintsUsageAndIsAUsageError() {
+        assertEquals(2, run());
+        assertTrue(err.contains("usage: anneal <command>"), err);
+    }
+
+    @Test
+    void helpListsEveryConfigKeyWithItsDefault() {
+        assertEquals(0, run("pretrain", "--help"));
+        PretrainConfig.SCHEMA.fields().forEach(f -> assertTrue(out.contains(f.key()), f.key()));
+        assertTrue(out.contains("(default: 64)"), out);
+        assertEquals(0, run("finetune", "--help"));
+        FinetuneConfig.SCHEMA.fields().forEach(f -> assertTrue(out.contains(f.key()), f.key()));
+    }
+
+    @Test
+    void missingInputIsBadInput() {
+        assertEquals(3, run("pretrain", "--input", dir.resolve("no-such-corpus").toString(),
+                "--output", dir.resolve("out").toString()));
+        assertTrue(err.contains("input not found") && err.contains("no-such-corpus"), err);
+    }
+
+    @Test
+    void emptyCorpusIsBadInput() throws IOException {
+        Path corpus = Files.createDirectories(dir.resolve("corpus"));
+        Files.writeString(corpus.resolve("empty.txt"), "");
+        assertEquals(3, run("pretrain", "--input", corpus.toString(), "--output", dir.resolve("out").toString()));
+        assertTrue(err.contains("is empty") && err.contains(corpus.toString()), err);
+    }
+
+    @Test
+    void nonAnnealCheckpointIsBadInput() throws IOException {
+        Path labeled = dir.resolve("emails.jsonl");
+        Files.writeString(labeled, "{\"text\":\"hi\",\"label\":0}\n");
+        Path notCheckpoint = Files.createDirectories(dir.resolve("some-dir"));
+        Files.writeString(notCheckpoint.resolve("model.zip"), "not a zip");
+        assertEquals(3, run("finetune", "--input", labeled.toString(), "--checkpoint", notCheckpoint.toString(),
+                "--output", dir.resolve("out").toString()));
+        assertTrue(err.contains("is not an Anneal checkpoint") && err.contains("some-dir"), err);
+        assertFalse(Files.exists(dir.resolve("out")), "nothing is written when the checkpoint is refused");
+    }
+
+    @Test
+    void existingOutputIsRefusedWithoutOverwrite() throws IOException {
+        Path corpus = dir.resolve("corpus.txt");
+        Files.writeString(corpus, "some text\n");
+        Path output = Files.createDirectories(dir.resolve("out"));
+        Files.writeString(output.resolve("precious.txt"), "keep me");
+        assertEquals(2, run("pretrain", "--input", corpus.toString(), "--output", output.toString()));
+        assertTrue(err.contains("exists") && err.contains("--overwrite"), err);
+        assertTrue(Files.exists(output.resolve("precious.txt")), "nothing of the existing output is touched");
+    }
+}
