@@ -8,6 +8,8 @@ import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.deeplearning4j.spark.impl.graph.dataset.DataSetToMultiDataSetFn;
 
 /**
  * DL4J's synchronous parameter averaging: each worker fits its share of the minibatches, and every
@@ -44,7 +46,14 @@ public final class ParameterAveragingEngine implements TrainingEngine {
 
     @Override
     public ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches) {
-        return spark.fit(minibatches);
+        // DL4J persists the RDD it trains on (its split rounds would otherwise recompute the minibatches each
+        // time) and never releases it; converting here keeps that RDD ours, so it is released after the pass.
+        JavaRDD<MultiDataSet> converted = minibatches.map(new DataSetToMultiDataSetFn());
+        try {
+            return spark.fitMultiDataSet(converted);
+        } finally {
+            converted.unpersist(false);
+        }
     }
 
     @Override
