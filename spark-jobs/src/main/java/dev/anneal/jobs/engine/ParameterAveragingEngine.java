@@ -28,6 +28,7 @@ public final class ParameterAveragingEngine implements TrainingEngine {
      */
     public ParameterAveragingEngine(JavaSparkContext sc, ComputationGraph network, EngineSettings settings,
                                     Repartition repartition) {
+        StepCountHook stepCount = new StepCountHook();
         ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(
                 settings.workers(), settings.training().batchSize())
                 .batchSizePerWorker(settings.training().batchSize())
@@ -40,8 +41,10 @@ public final class ParameterAveragingEngine implements TrainingEngine {
                 .repartionData(repartition)
                 .rngSeed(settings.seed())
                 .collectTrainingStats(false)
+                .trainingHooks(stepCount)
                 .build();
         this.spark = new SparkComputationGraph(sc, network, master);
+        stepCount.attach(spark);
     }
 
     @Override
