@@ -147,9 +147,6 @@ public final class PretrainJob {
                         .toString();
             }
         }
-        if (written == null) {
-            throw new ConfigException("training.epochs=" + config.training().epochs() + " leaves nothing to train");
-        }
         return new Result(written, vocabulary, trainWindows, validationWindows, epochs,
                 (System.nanoTime() - started) / 1e9);
     }

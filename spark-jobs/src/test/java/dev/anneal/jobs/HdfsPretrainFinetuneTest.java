@@ -75,11 +75,13 @@ class HdfsPretrainFinetuneTest {
     @Test
     void pretrainsToHdfsThenFinetunesFromTheHdfsCheckpoint() throws IOException {
         long seed = 42;
-        PretrainConfig pretrain = PretrainConfig.SCHEMA.load(null, List.of(
+        List<String> pretrainSets = List.of(
                 "input=" + hdfs + "/corpus", "output=" + hdfs + "/runs/lm", "seed=" + seed,
                 "text.windowLength=48", "model.embeddingSize=16", "model.hiddenSize=48",
-                "training.epochs=2", "training.learningRate=0.01"));
-        PretrainJob.Result lm = PretrainJob.run(pretrain, false);
+                "training.learningRate=0.01");
+        List<String> twoEpochs = new java.util.ArrayList<>(pretrainSets);
+        twoEpochs.add("training.epochs=2");
+        PretrainJob.Result lm = PretrainJob.run(PretrainConfig.SCHEMA.load(null, twoEpochs), false);
 
         FileSystem fs = cluster.getFileSystem();
         Path step = new Path(lm.checkpoint());
@@ -91,6 +93,19 @@ class HdfsPretrainFinetuneTest {
                 StandardCharsets.UTF_8).trim();
         assertEquals(step.getName(), latest);
         assertTrue(lm.lastLoss() < lm.firstLoss(), "pretraining lowers the validation loss: " + lm.epochs());
+
+        // The same output with one more epoch continues from LATEST instead of starting again.
+        List<String> oneMore = new java.util.ArrayList<>(pretrainSets);
+        oneMore.add("training.epochs=3");
+        PretrainJob.Result continued = PretrainJob.run(PretrainConfig.SCHEMA.load(null, oneMore), false);
+        assertEquals(1, continued.epochs().size(), "only the missing epoch is trained: " + continued.epochs());
+        assertEquals(3, continued.epochs().get(0).epoch());
+        long stepsPerEpoch = lm.epochs().get(0).step();
+        assertEquals(3 * stepsPerEpoch, continued.epochs().get(0).step());
+        assertTrue(fs.exists(step), "earlier checkpoints stay");
+        step = new Path(continued.checkpoint());
+        assertEquals(step.getName(), new String(fs.open(new Path(hdfs + "/runs/lm/checkpoints/LATEST"))
+                .readAllBytes(), StandardCharsets.UTF_8).trim());
 
         FinetuneConfig finetune = FinetuneConfig.SCHEMA.load(null, List.of(
                 "input=" + hdfs + "/labeled/emails.jsonl", "output=" + hdfs + "/runs/spam",
