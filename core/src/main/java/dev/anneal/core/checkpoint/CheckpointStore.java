@@ -42,8 +42,8 @@ import java.util.UUID;
  * {@code manifest.json} (sha256 and size of every other file, step, epoch, seed, network, config, code version). It
  * is written under a temporary name, read back and verified, then renamed into place, so a reader never sees a
  * partial one. A run directory's {@code checkpoints/LATEST} names its newest checkpoint and is replaced atomically.
- * The loader verifies every file against the manifest before it deserializes anything, and refuses files the
- * manifest does not list.
+ * The loader verifies every file against the manifest before it deserializes anything, refuses files the
+ * manifest does not list, and refuses model archives with entries Anneal does not write.
  */
 public final class CheckpointStore {
     public static final String MODEL = "model.zip";
@@ -211,6 +211,7 @@ public final class CheckpointStore {
                 throw new CheckpointException(new Path(dir, VOCABULARY) + ": vocabulary hash " + vocab.sha256()
                         + " differs from the manifest's " + vocabInfo.get("sha256"));
             }
+            ModelArchive.check(fs, new Path(dir, MODEL));
             ComputationGraph graph;
             try (InputStream in = fs.open(new Path(dir, MODEL))) {
                 graph = ModelSerializer.restoreComputationGraph(in, loadUpdater);
