@@ -99,7 +99,7 @@ class ParameterAveragingEquivalenceTest {
         JavaSparkContext sc = SPARK.context();
         ComputationGraph distributed = SPEC.build(7, updater, DataType.FLOAT);
         assertEquals(initial, distributed.params(), "both start from the same seeded initialisation");
-        TrainingSettings training = new TrainingSettings(TrainingSettings.PARAMETER_AVERAGING, 1, BATCH, 0.01,
+        TrainingSettings training = TrainingSettings.parameterAveraging(1, BATCH, 0.01,
                 averagingFrequency, 1, 0);
         try (ParameterAveragingEngine engine = new ParameterAveragingEngine(sc, distributed,
                 new EngineSettings(training, 7, 1), Repartition.Never)) {

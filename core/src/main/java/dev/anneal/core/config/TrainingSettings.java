@@ -13,11 +13,20 @@ import java.util.List;
  * @param averagingFrequency minibatches each worker fits between two parameter averagings
  * @param workers            Spark partitions trained in parallel; 0 means Spark's default parallelism
  * @param prefetch           minibatches each worker prepares ahead of training
+ * @param gradientSharing    the gradient-sharing engine's knobs (unused by parameter averaging)
  */
 public record TrainingSettings(String engine, int epochs, int batchSize, double learningRate, int averagingFrequency,
-                               int workers, int prefetch) {
+                               int workers, int prefetch, GradientSharingSettings gradientSharing) {
     public static final String PARAMETER_AVERAGING = "parameter-averaging";
-    public static final List<String> ENGINES = List.of(PARAMETER_AVERAGING);
+    public static final String GRADIENT_SHARING = "gradient-sharing";
+    public static final List<String> ENGINES = List.of(PARAMETER_AVERAGING, GRADIENT_SHARING);
+
+    /** Parameter averaging with the given knobs and loopback gradient-sharing defaults. */
+    public static TrainingSettings parameterAveraging(int epochs, int batchSize, double learningRate,
+                                                      int averagingFrequency, int workers, int prefetch) {
+        return new TrainingSettings(PARAMETER_AVERAGING, epochs, batchSize, learningRate, averagingFrequency, workers,
+                prefetch, GradientSharingSettings.loopback());
+    }
 
     public TrainingSettings {
         if (!ENGINES.contains(engine)) {
@@ -29,14 +38,16 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
         Require.positive("training.averagingFrequency", averagingFrequency);
         Require.atLeast("training.workers", workers, 0);
         Require.atLeast("training.prefetch", prefetch, 0);
+        java.util.Objects.requireNonNull(gradientSharing, "gradientSharing");
     }
 
     /** The {@code training.*} keys with the given job's defaults. */
     static List<ConfigField> fields(int epochs, int batchSize, double learningRate, int averagingFrequency) {
-        return List.of(
+        List<ConfigField> fields = new java.util.ArrayList<>(List.of(
                 ConfigField.choice("training.engine", PARAMETER_AVERAGING, ENGINES,
                         "How the Spark executors train together: parameter-averaging fits each worker's partition "
-                                + "and averages parameters and updater state every training.averagingFrequency minibatches."),
+                                + "and averages parameters and updater state every training.averagingFrequency "
+                                + "minibatches; gradient-sharing exchanges thresholded updates after every minibatch."),
                 ConfigField.integer("training.epochs", epochs, "Passes over the training data."),
                 ConfigField.integer("training.batchSize", batchSize, "Examples per minibatch on each worker."),
                 ConfigField.decimal("training.learningRate", learningRate, "Adam's learning rate."),
@@ -44,13 +55,15 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                         "Minibatches each worker fits between two parameter averagings (1 = every minibatch)."),
                 ConfigField.integer("training.workers", 0,
                         "Partitions trained in parallel; 0 = Spark's default parallelism (cores in local mode)."),
-                ConfigField.integer("training.prefetch", 2, "Minibatches each worker prepares ahead of training."));
+                ConfigField.integer("training.prefetch", 2, "Minibatches each worker prepares ahead of training.")));
+        fields.addAll(GradientSharingSettings.fields());
+        return fields;
     }
 
     static TrainingSettings from(ConfigValues v) {
         return new TrainingSettings(v.string("training.engine"), v.integer("training.epochs"),
                 v.integer("training.batchSize"), v.decimal("training.learningRate"),
                 v.integer("training.averagingFrequency"), v.integer("training.workers"),
-                v.integer("training.prefetch"));
+                v.integer("training.prefetch"), GradientSharingSettings.from(v));
     }
 }

@@ -46,7 +46,7 @@ public final class LanguageModelThroughput {
                 .take(windows / batch));
         int total = minibatches.stream().mapToInt(DataSet::numExamples).sum();
         LstmLanguageModelSpec spec = new LstmLanguageModelSpec(vocabulary.size(), 32, 128, 1);
-        TrainingSettings training = new TrainingSettings(TrainingSettings.PARAMETER_AVERAGING, 1, batch, 0.005, 5,
+        TrainingSettings training = TrainingSettings.parameterAveraging(1, batch, 0.005, 5,
                 cores, 2);
 
         double[] rates = new double[runs];

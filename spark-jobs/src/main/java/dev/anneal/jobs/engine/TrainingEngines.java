@@ -15,6 +15,7 @@ public final class TrainingEngines {
         EngineSettings settings = new EngineSettings(training, seed, workers);
         return switch (training.engine()) {
             case TrainingSettings.PARAMETER_AVERAGING -> new ParameterAveragingEngine(sc, network, settings);
+            case TrainingSettings.GRADIENT_SHARING -> new GradientSharingEngine(sc, network, settings);
             default -> throw new IllegalArgumentException("unknown training.engine " + training.engine());
         };
     }
