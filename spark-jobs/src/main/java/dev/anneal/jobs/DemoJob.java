@@ -72,7 +72,7 @@ public final class DemoJob {
                     pretrain.epochs().get(pretrain.epochs().size() - 1).epoch(), pretrain.samplesPerSecond(),
                     pretrain.checkpoint(), t.counts().count(), t.counts().accuracy(), t.counts().precision(),
                     t.counts().recall(), t.counts().f1(), t.auc(), b.accuracy(), b.f1(), finetune.model(),
-                    finetune.metricsFile(), JobSupport.duration(seconds));
+                    finetune.metricsFile(), Reports.duration(seconds));
         }
     }
 

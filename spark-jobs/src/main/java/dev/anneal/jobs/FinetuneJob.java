@@ -114,14 +114,14 @@ public final class FinetuneJob {
                     loss = lastValidation.loss();
                     e.put("validation", lastValidation.toMap());
                 }
-                JobSupport.requireFinite(graph, validationCount > 0 ? loss : 0.0, "in epoch " + epoch);
+                DivergenceGuard.check(graph, validationCount > 0 ? loss : 0.0, "in epoch " + epoch);
                 epochs.add(e);
                 LOG.info("epoch {}/{}: validation loss {}, accuracy {}, F1 {}, {} records/s, {}, ETA {}", epoch,
                         config.training().epochs(), fmt(loss),
                         lastValidation == null ? "n/a" : fmt(lastValidation.counts().accuracy()),
                         lastValidation == null ? "n/a" : fmt(lastValidation.counts().f1()),
-                        String.format("%.0f", trainLabels.count() / seconds), JobSupport.duration(seconds),
-                        JobSupport.duration(seconds * (config.training().epochs() - epoch)));
+                        String.format("%.0f", trainLabels.count() / seconds), Reports.duration(seconds),
+                        Reports.duration(seconds * (config.training().epochs() - epoch)));
             }
         }
 
@@ -158,11 +158,11 @@ public final class FinetuneJob {
             return List.of((n + batch - 1) / batch).iterator();
         }).fold(0L, Long::sum);
         CheckpointInfo info = new CheckpointInfo("finetune", step,
-                config.training().epochs(), config.seed(), network, JobSupport.asMap(config),
+                config.training().epochs(), config.seed(), network, Reports.asMap(config),
                 Map.of("test", testResult.toMap()));
         new CheckpointStore(sc.hadoopConfiguration()).write(modelDir, new Checkpoint(graph, vocabulary, info));
         Path metricsFile = new Path(out, METRICS);
-        RunDirectory.writeString(metricsFile, JobSupport.toJson(metrics), sc.hadoopConfiguration());
+        RunDirectory.writeString(metricsFile, Reports.toJson(metrics), sc.hadoopConfiguration());
         LOG.info("test: accuracy {}, precision {}, recall {}, F1 {}, AUC {}; majority baseline accuracy {}, F1 {}",
                 fmt(testResult.counts().accuracy()), fmt(testResult.counts().precision()),
                 fmt(testResult.counts().recall()), fmt(testResult.counts().f1()), fmt(testResult.auc()),

@@ -128,13 +128,13 @@ public final class PretrainJob {
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 step += trainBatches;
                 LanguageModelLoss.Result loss = LanguageModelLoss.of(sc, graph, validation);
-                JobSupport.requireFinite(graph, loss.nats(), "in epoch " + epoch);
+                DivergenceGuard.check(graph, loss.nats(), "in epoch " + epoch);
                 double rate = trainWindows / seconds;
                 double eta = seconds * (config.training().epochs() - epoch);
                 LOG.info("epoch {}/{}: validation loss {} nats/char ({} bits), {} windows/s, {}, ETA {}",
                         epoch, config.training().epochs(), String.format("%.4f", loss.nats()),
                         String.format("%.3f", loss.bitsPerCharacter()), String.format("%.0f", rate),
-                        JobSupport.duration(seconds), JobSupport.duration(eta));
+                        Reports.duration(seconds), Reports.duration(eta));
                 epochs.add(new Epoch(epoch, step, loss.nats(), seconds, rate));
                 Map<String, Object> metrics = new LinkedHashMap<>();
                 metrics.put("validationLoss", loss.nats());
@@ -142,7 +142,7 @@ public final class PretrainJob {
                 metrics.put("trainWindows", trainWindows);
                 metrics.put("samplesPerSecond", rate);
                 CheckpointInfo info = new CheckpointInfo("pretrain", step, epoch, config.seed(),
-                        networkInfo(spec), JobSupport.asMap(config), metrics);
+                        networkInfo(spec), Reports.asMap(config), metrics);
                 written = store.writeStep(new Path(config.output()), new Checkpoint(graph, vocabulary, info))
                         .toString();
             }

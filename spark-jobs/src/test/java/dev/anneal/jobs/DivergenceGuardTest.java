@@ -19,13 +19,13 @@ class DivergenceGuardTest {
 
     @Test
     void finiteLossAndParametersPass() {
-        assertDoesNotThrow(() -> JobSupport.requireFinite(graph, 1.5, "in epoch 1"));
+        assertDoesNotThrow(() -> DivergenceGuard.check(graph, 1.5, "in epoch 1"));
     }
 
     @Test
     void nanLossStopsTheRun() {
         DivergenceException e = assertThrows(DivergenceException.class,
-                () -> JobSupport.requireFinite(graph, Double.NaN, "in epoch 2"));
+                () -> DivergenceGuard.check(graph, Double.NaN, "in epoch 2"));
         assertEquals(4, e.exitCode());
         assertTrue(e.getMessage().contains("in epoch 2") && e.getMessage().contains("NaN"), e.getMessage());
     }
@@ -34,7 +34,7 @@ class DivergenceGuardTest {
     void infiniteParameterStopsTheRun() {
         graph.params().putScalar(3, Float.POSITIVE_INFINITY);
         DivergenceException e = assertThrows(DivergenceException.class,
-                () -> JobSupport.requireFinite(graph, 0.7, "in epoch 1"));
+                () -> DivergenceGuard.check(graph, 0.7, "in epoch 1"));
         assertTrue(e.getMessage().contains("parameters"), e.getMessage());
     }
 }
