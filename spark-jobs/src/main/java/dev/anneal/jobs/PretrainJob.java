@@ -145,6 +145,7 @@ public final class PretrainJob {
                         networkInfo(spec), Reports.asMap(config), metrics);
                 written = store.writeStep(new Path(config.output()), new Checkpoint(graph, vocabulary, info))
                         .toString();
+                store.prune(new Path(config.output()), config.retention());
             }
         }
         return new Result(written, vocabulary, trainWindows, validationWindows, epochs,

@@ -28,7 +28,9 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -85,6 +87,47 @@ public final class CheckpointStore {
             throw new CheckpointException("cannot update " + latest + ": " + e.getMessage(), e);
         }
         return dir;
+    }
+
+    /**
+     * Deletes the run's checkpoints that {@code policy} does not keep. Only directories named {@code step-<n>} whose
+     * manifest reads are considered; anything else under {@code checkpoints/} is left alone.
+     *
+     * @return the names of the deleted checkpoints
+     */
+    public List<String> prune(Path runDir, RetentionPolicy policy) {
+        Path checkpoints = new Path(runDir, CHECKPOINTS);
+        try {
+            FileSystem fs = checkpoints.getFileSystem(hadoopConf);
+            String latest = fs.exists(new Path(checkpoints, LATEST))
+                    ? new String(readAll(fs, new Path(checkpoints, LATEST), 4096), StandardCharsets.UTF_8).trim() : "";
+            List<RetentionPolicy.Entry> entries = new ArrayList<>();
+            for (FileStatus st : fs.listStatus(checkpoints)) {
+                String name = st.getPath().getName();
+                if (!st.isDirectory() || !name.matches("step-[0-9]+")) {
+                    continue;
+                }
+                try {
+                    Map<String, Object> m = readManifest(fs, st.getPath());
+                    entries.add(new RetentionPolicy.Entry(name, ((Number) m.get("step")).longValue(),
+                            ((Number) m.get("epoch")).intValue()));
+                } catch (CheckpointException | ClassCastException e) {
+                    LOG.warn("retention leaves {} alone: {}", st.getPath(), e.getMessage());
+                }
+            }
+            List<String> deleted = new ArrayList<>();
+            for (RetentionPolicy.Entry e : policy.toDelete(entries, latest)) {
+                if (fs.delete(new Path(checkpoints, e.name()), true)) {
+                    deleted.add(e.name());
+                }
+            }
+            if (!deleted.isEmpty()) {
+                LOG.info("retention removed {} from {}", deleted, checkpoints);
+            }
+            return deleted;
+        } catch (IOException e) {
+            throw new CheckpointException("cannot apply retention to " + checkpoints + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.anneal.core.config;
 
+import dev.anneal.core.checkpoint.RetentionPolicy;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,10 +19,11 @@ import java.util.List;
  * @param hiddenSize         units per LSTM layer
  * @param layers             LSTM layers
  * @param training           how to train
+ * @param retention          which checkpoints of the run to keep
  */
 public record PretrainConfig(String input, String output, String master, long seed, int windowLength,
                              int vocabularySize, double validationFraction, int embeddingSize, int hiddenSize,
-                             int layers, TrainingSettings training) {
+                             int layers, TrainingSettings training, RetentionPolicy retention) {
 
     public PretrainConfig {
         Require.present("input", input, "--input");
@@ -31,6 +34,7 @@ public record PretrainConfig(String input, String output, String master, long se
         Require.positive("model.embeddingSize", embeddingSize);
         Require.positive("model.hiddenSize", hiddenSize);
         Require.positive("model.layers", layers);
+        java.util.Objects.requireNonNull(retention, "retention");
     }
 
     public static final ConfigSchema<PretrainConfig> SCHEMA = new ConfigSchema<>("pretrain", fields(),
@@ -55,6 +59,10 @@ public record PretrainConfig(String input, String output, String master, long se
                 ConfigField.integer("model.hiddenSize", 128, "Units per LSTM layer."),
                 ConfigField.integer("model.layers", 1, "Number of LSTM layers.")));
         f.addAll(TrainingSettings.fields(3, 32, 0.005, 5));
+        f.add(ConfigField.integer("checkpoint.keepLast", 5,
+                "Checkpoints of the run kept, newest first (the one LATEST names always stays); 0 = all."));
+        f.add(ConfigField.integer("checkpoint.keepEveryEpochs", 0,
+                "Also keep every checkpoint whose epoch is a multiple of this; 0 = none."));
         return f;
     }
 
@@ -62,6 +70,12 @@ public record PretrainConfig(String input, String output, String master, long se
         return new PretrainConfig(v.string("input"), v.string("output"), v.string("spark.master"), v.longValue("seed"),
                 v.integer("text.windowLength"), v.integer("text.vocabularySize"), v.decimal("validationFraction"),
                 v.integer("model.embeddingSize"), v.integer("model.hiddenSize"), v.integer("model.layers"),
-                TrainingSettings.from(v));
+                TrainingSettings.from(v), retention(v));
+    }
+
+    private static RetentionPolicy retention(ConfigValues v) {
+        Require.atLeast("checkpoint.keepLast", v.integer("checkpoint.keepLast"), 0);
+        Require.atLeast("checkpoint.keepEveryEpochs", v.integer("checkpoint.keepEveryEpochs"), 0);
+        return new RetentionPolicy(v.integer("checkpoint.keepLast"), v.integer("checkpoint.keepEveryEpochs"));
     }
 }
