@@ -9,20 +9,20 @@ import java.util.Optional;
 
 /**
  * The parsed command line: {@code anneal <command> [--config FILE] [--set key=value ...] [--input URI]
- * [--output URI] [--checkpoint URI] [--master URL] [--overwrite] [--help]}. The path flags become {@code --set}
+ * [--output URI] [--checkpoint URI] [--master URL] [--overwrite] [--allow-fallback] [--help]}. The path flags become {@code --set}
  * overrides of the config's keys, applied last.
  */
 public record CommandLine(String command, Optional<Path> configFile, List<String> overrides, boolean overwrite,
-                          boolean help) {
+                          boolean allowFallback, boolean help) {
     public static final List<String> COMMANDS = List.of("pretrain", "finetune", "demo");
 
     public static CommandLine parse(String[] args) {
         if (args.length == 0) {
-            return new CommandLine("", Optional.empty(), List.of(), false, false);
+            return new CommandLine("", Optional.empty(), List.of(), false, false, false);
         }
         String command = args[0];
         if (command.equals("--help") || command.equals("-h") || command.equals("help")) {
-            return new CommandLine("", Optional.empty(), List.of(), false, true);
+            return new CommandLine("", Optional.empty(), List.of(), false, false, true);
         }
         if (!COMMANDS.contains(command)) {
             throw new ConfigException("unknown command '" + command + "'; commands: " + String.join(", ", COMMANDS));
@@ -31,12 +31,19 @@ public record CommandLine(String command, Optional<Path> configFile, List<String
         List<String> sets = new ArrayList<>();
         List<String> pathFlags = new ArrayList<>();
         boolean overwrite = false;
+        boolean allowFallback = false;
         boolean help = false;
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
             switch (a) {
                 case "--help", "-h" -> help = true;
                 case "--overwrite" -> overwrite = true;
+                case "--allow-fallback" -> {
+                    if (!command.equals("finetune")) {
+                        throw new ConfigException("--allow-fallback is a finetune option");
+                    }
+                    allowFallback = true;
+                }
                 case "--config" -> config = Optional.of(Path.of(value(args, ++i, a)));
                 case "--set" -> sets.add(value(args, ++i, a));
                 case "--input" -> pathFlags.add("input=" + value(args, ++i, a));
@@ -48,7 +55,7 @@ public record CommandLine(String command, Optional<Path> configFile, List<String
             }
         }
         sets.addAll(pathFlags);
-        return new CommandLine(command, config, List.copyOf(sets), overwrite, help);
+        return new CommandLine(command, config, List.copyOf(sets), overwrite, allowFallback, help);
     }
 
     private static String value(String[] args, int i, String flag) {

@@ -97,7 +97,7 @@ public final class DemoJob {
         RunDirectory.writeString(new Path(output, MARKER), "output of anneal demo; replaced by the next run\n", hadoop);
 
         PretrainJob.Result pretrain = PretrainJob.run(pretrainConfig, false);
-        FinetuneJob.Result finetune = FinetuneJob.run(finetuneConfig, false);
+        FinetuneJob.Result finetune = FinetuneJob.run(finetuneConfig, false, false);
         return new Result(output, pretrain, finetune, (System.nanoTime() - started) / 1e9);
     }
 

@@ -2,6 +2,7 @@ package dev.anneal.jobs;
 
 import dev.anneal.core.InputException;
 import dev.anneal.core.checkpoint.Checkpoint;
+import dev.anneal.core.checkpoint.CheckpointException;
 import dev.anneal.core.checkpoint.CheckpointInfo;
 import dev.anneal.core.checkpoint.CheckpointStore;
 import dev.anneal.core.config.FinetuneConfig;
@@ -50,12 +51,35 @@ public final class FinetuneJob {
                          BinaryEvaluation.Result test, BinaryMetrics baseline, double seconds) {
     }
 
-    public static Result run(FinetuneConfig config, boolean overwrite) {
+    /**
+     * Checks the input, loads and verifies the checkpoint and adapts it, all before Spark starts, then trains.
+     *
+     * @param allowFallback when the checkpoint a run directory's LATEST names is damaged, use the newest of its other
+     *                      checkpoints that verifies, and say which
+     */
+    public static Result run(FinetuneConfig config, boolean overwrite, boolean allowFallback) {
         Configuration hadoop = new Configuration();
         boolean parquet = LabeledTextSource.isParquet(config.input(), hadoop);
         CheckpointStore store = new CheckpointStore(hadoop);
-        Path checkpointDir = store.resolve(new Path(config.checkpoint()));
-        Checkpoint pretrained = store.read(checkpointDir, false);
+        Path location = new Path(config.checkpoint());
+        Path checkpointDir = store.resolve(location);
+        Checkpoint pretrained;
+        if (allowFallback) {
+            CheckpointStore.Fallback loaded = store.readNewestValid(location, false);
+            if (!loaded.skipped().isEmpty()) {
+                LOG.warn("--allow-fallback: using {}; passed over {}", loaded.dir(), loaded.skipped());
+            }
+            checkpointDir = loaded.dir();
+            pretrained = loaded.checkpoint();
+        } else {
+            try {
+                pretrained = store.read(checkpointDir, false);
+            } catch (CheckpointException e) {
+                boolean runDirectory = !checkpointDir.equals(location);
+                throw runDirectory ? new CheckpointException(e.getMessage()
+                        + " (--allow-fallback uses the newest valid checkpoint of the run instead)", e) : e;
+            }
+        }
         ComputationGraph graph = TaskAdapter.binaryClassifier(pretrained, config.pooling(), config.freeze(),
                 config.training().learningRate(), config.seed());
         RunDirectory.prepare(config.output(), overwrite, hadoop);

@@ -46,9 +46,9 @@ public final class Main {
                 }
                 case "finetune" -> {
                     FinetuneConfig config = FinetuneConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
-                    FinetuneJob.Result r = FinetuneJob.run(config, cli.overwrite());
-                    out.printf("finetune done: test F1 %.4f (majority baseline %.4f), accuracy %.4f (baseline %.4f), "
-                                    + "AUC %.4f; model %s, metrics %s%n", r.test().counts().f1(), r.baseline().f1(),
+                    FinetuneJob.Result r = FinetuneJob.run(config, cli.overwrite(), cli.allowFallback());
+                    out.printf("finetune done from checkpoint %s: test F1 %.4f (majority baseline %.4f), accuracy %.4f (baseline %.4f), "
+                                    + "AUC %.4f; model %s, metrics %s%n", r.checkpoint(), r.test().counts().f1(), r.baseline().f1(),
                             r.test().counts().accuracy(), r.baseline().accuracy(), r.test().auc(), r.model(),
                             r.metricsFile());
                 }
@@ -90,7 +90,7 @@ public final class Main {
         if (command.isEmpty()) {
             sb.append("""
                     usage: anneal <command> [--config FILE] [--set key=value ...] [--input URI] [--output URI]
-                                  [--checkpoint URI] [--master URL] [--overwrite] [--help]
+                                  [--checkpoint URI] [--master URL] [--overwrite] [--allow-fallback] [--help]
 
                     commands:
                       pretrain   train a character-level LSTM language model on a text corpus
@@ -108,8 +108,9 @@ public final class Main {
                     + "\nOverrides: --input, --output, --master set the keys input, output, spark.master.\n"
                     + "An --output that holds checkpoints is continued from its latest one.\n";
             case "finetune" -> " --input LABELED --checkpoint CKPT --output DIR [--config FILE] [--set key=value ...]"
-                    + " [--overwrite]\n\nOverrides: --input, --output, --checkpoint, --master set the keys of the same"
-                    + " name (spark.master).\n";
+                    + " [--overwrite] [--allow-fallback]\n\nOverrides: --input, --output, --checkpoint, --master set the"
+                    + " keys of the same name (spark.master).\n--allow-fallback: when the checkpoint LATEST names is"
+                    + " damaged, use the newest valid one of the run and say which.\n";
             default -> " [--output DIR] [--master URL] [--overwrite] [--set pretrain.KEY=V] [--set finetune.KEY=V]\n"
                     + "\nRuns pretrain and finetune on data-samples/ (default output work/demo, replaced on rerun).\n"
                     + "Keys are those of pretrain and finetune, prefixed.\n";

@@ -2,10 +2,18 @@ package dev.anneal.jobs;
 
 import dev.anneal.core.config.FinetuneConfig;
 import dev.anneal.core.config.PretrainConfig;
+import dev.anneal.core.checkpoint.Checkpoint;
+import dev.anneal.core.checkpoint.CheckpointInfo;
+import dev.anneal.core.checkpoint.CheckpointStore;
+import dev.anneal.core.net.LstmLanguageModelSpec;
+import dev.anneal.core.text.CharVocabulary;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -13,6 +21,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -118,6 +128,29 @@ class CliTest {
                 "--output", dir.resolve("out").toString()));
         assertTrue(err.contains("is not an Anneal checkpoint") && err.contains("some-dir"), err);
         assertFalse(Files.exists(dir.resolve("out")), "nothing is written when the checkpoint is refused");
+    }
+
+    @Test
+    void damagedLatestCheckpointNamesTheFileAndTheFallbackOption() throws IOException {
+        CheckpointStore store = new CheckpointStore(new Configuration());
+        org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(dir.resolve("run").toUri());
+        CharVocabulary vocab = CharVocabulary.fromCounts(Map.of((int) 'a', 2L, (int) 'b', 1L), 10);
+        var graph = new LstmLanguageModelSpec(vocab.size(), 3, 4, 1).build(1, new Adam(0.01), DataType.FLOAT);
+        for (long step : new long[] {10, 20}) {
+            store.writeStep(run, new Checkpoint(graph, vocab, new CheckpointInfo("pretrain", step, (int) step / 10, 1,
+                    Map.of("kind", "lstm-lm", "encoderOutput", "lstm_0", "head", "head"), Map.of(), Map.of())));
+        }
+        Path model = dir.resolve("run/checkpoints/step-20").resolve(CheckpointStore.MODEL);
+        Files.deleteIfExists(model.resolveSibling("." + CheckpointStore.MODEL + ".crc"));
+        Files.write(model, Arrays.copyOf(Files.readAllBytes(model), 100));
+        Path labeled = dir.resolve("emails.jsonl");
+        Files.writeString(labeled, "{\"text\":\"hi\",\"label\":0}\n");
+
+        assertEquals(3, run("finetune", "--input", labeled.toString(), "--checkpoint", dir.resolve("run").toString(),
+                "--output", dir.resolve("out").toString()));
+        assertTrue(err.contains("step-20") && err.contains("model.zip") && err.contains("--allow-fallback"), err);
+        assertEquals(2, run("pretrain", "--allow-fallback"));
+        assertTrue(err.contains("--allow-fallback is a finetune option"), err);
     }
 
     @Test

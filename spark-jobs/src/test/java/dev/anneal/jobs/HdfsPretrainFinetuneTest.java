@@ -111,7 +111,7 @@ class HdfsPretrainFinetuneTest {
                 "input=" + hdfs + "/labeled/emails.jsonl", "output=" + hdfs + "/runs/spam",
                 "checkpoint=" + hdfs + "/runs/lm", "seed=" + seed, "text.maxLength=200",
                 "task.freeze=embedding", "training.epochs=4"));
-        FinetuneJob.Result classifier = FinetuneJob.run(finetune, false);
+        FinetuneJob.Result classifier = FinetuneJob.run(finetune, false, false);
         assertEquals(step.toString(), classifier.checkpoint(), "a run directory means its LATEST checkpoint");
         assertTrue(fs.exists(new Path(hdfs + "/runs/spam/metrics.json")));
         assertTrue(fs.exists(new Path(hdfs + "/runs/spam/model/" + CheckpointStore.MANIFEST)));

@@ -272,6 +272,53 @@ public final class CheckpointStore {
         }
     }
 
+    /** A checkpoint read by {@link #readNewestValid}, where it was, and the newer ones it had to pass over. */
+    public record Fallback(Checkpoint checkpoint, Path dir, List<String> skipped) {
+    }
+
+    /**
+     * Reads the checkpoint {@code LATEST} names or, when it is damaged, the newest of the run's other checkpoints
+     * that verifies. Each one passed over is named in {@link Fallback#skipped()} with the reason. Fails when none
+     * verifies, or when {@code runDir} is a single checkpoint that does not.
+     */
+    public Fallback readNewestValid(Path runDir, boolean loadUpdater) {
+        Path checkpoints = new Path(runDir, CHECKPOINTS);
+        List<String> skipped = new ArrayList<>();
+        try {
+            Path first = resolve(runDir);
+            try {
+                return new Fallback(read(first, loadUpdater), first, skipped);
+            } catch (CheckpointException e) {
+                FileSystem fs = checkpoints.getFileSystem(hadoopConf);
+                if (!fs.exists(checkpoints)) {
+                    throw e;
+                }
+                skipped.add(first.getName() + ": " + e.getMessage());
+                List<FileStatus> steps = new ArrayList<>();
+                for (FileStatus st : fs.listStatus(checkpoints)) {
+                    if (st.isDirectory() && st.getPath().getName().matches("step-[0-9]+")
+                            && !st.getPath().getName().equals(first.getName())) {
+                        steps.add(st);
+                    }
+                }
+                steps.sort(java.util.Comparator.comparingLong(
+                        (FileStatus st) -> Long.parseLong(st.getPath().getName().substring(5))).reversed());
+                for (FileStatus st : steps) {
+                    try {
+                        Checkpoint cp = read(st.getPath(), loadUpdater);
+                        LOG.warn("using checkpoint {} instead of the damaged newer one(s): {}", st.getPath(), skipped);
+                        return new Fallback(cp, st.getPath(), skipped);
+                    } catch (CheckpointException damaged) {
+                        skipped.add(st.getPath().getName() + ": " + damaged.getMessage());
+                    }
+                }
+                throw new CheckpointException("no valid checkpoint in " + checkpoints + ": " + String.join("; ", skipped));
+            }
+        } catch (IOException e) {
+            throw new CheckpointException("cannot read checkpoints of " + runDir + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The parsed manifest of the checkpoint directory {@code dir}, checked for format and version. */
     public Map<String, Object> manifest(Path location) {
         Path dir = resolve(location);
