@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Gradient sharing in local[2] learns what parameter averaging learns on the same data and seed, and a second run
- * in the same JVM works. Not part of the default test run: DL4J's transport hung in one of three runs here (it
+ * in the same JVM works. Not part of the default test run: DL4J's transport hung in one of five runs here (it
  * stopped making progress until the time limit), so it runs on demand with
  * {@code mvn -B test -pl spark-jobs -Danneal.test.excludedGroups= -Dtest=GradientSharingTest}.
  */
