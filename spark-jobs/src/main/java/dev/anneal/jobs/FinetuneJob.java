@@ -83,7 +83,7 @@ public final class FinetuneJob {
         ComputationGraph graph = TaskAdapter.binaryClassifier(pretrained, config.pooling(), config.freeze(),
                 config.training().learningRate(), config.seed());
         RunDirectory.prepare(config.output(), overwrite, hadoop);
-        SparkSession spark = SparkSetup.session("finetune", config.master());
+        SparkSession spark = SparkSetup.session("finetune", config.master(), config.training().executor());
         return train(config, spark, parquet, checkpointDir.toString(), pretrained, graph);
     }
 

@@ -80,7 +80,7 @@ public final class PretrainJob {
         } else {
             RunDirectory.prepare(config.output(), overwrite, hadoop);
         }
-        SparkSession spark = SparkSetup.session("pretrain", config.master());
+        SparkSession spark = SparkSetup.session("pretrain", config.master(), config.training().executor());
         return train(config, SparkSetup.context(spark), resumeFrom);
     }
 

@@ -1,5 +1,6 @@
 package dev.anneal.jobs;
 
+import dev.anneal.core.config.ExecutorSettings;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -9,6 +10,8 @@ import org.apache.spark.sql.SparkSession;
  * registrator, and an application name that says which job it is.
  */
 public final class SparkSetup {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SparkSetup.class);
+
     private SparkSetup() {
     }
 
@@ -18,6 +21,15 @@ public final class SparkSetup {
      * @param master the config's {@code spark.master}; empty leaves the one spark-submit set, else {@code local[*]}
      */
     public static SparkSession session(String job, String master) {
+        return session(job, master, ExecutorSettings.defaults());
+    }
+
+    /**
+     * Gets or creates the session, with executors sized by {@code executor}: on a cluster master the executor JVMs
+     * start with those limits (see {@link ExecutorResources}); local mode runs in this JVM, whose limits the
+     * launcher set.
+     */
+    public static SparkSession session(String job, String master, ExecutorSettings executor) {
         SparkConf conf = new SparkConf();
         if (!master.isBlank()) {
             conf.setMaster(master);
@@ -33,6 +45,8 @@ public final class SparkSetup {
             // Keep a laptop run on loopback instead of the first network interface.
             conf.setIfMissing("spark.driver.host", "127.0.0.1");
             conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+        } else {
+            LOG.info("{}", ExecutorResources.apply(conf, executor));
         }
         return SparkSession.builder().config(conf).getOrCreate();
     }

@@ -39,6 +39,7 @@ class GradientSharingTest {
     static final LocalSpark SPARK = new LocalSpark();
 
     private static final int VOCAB = 8;
+    private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
     private static final LstmLanguageModelSpec SPEC = new LstmLanguageModelSpec(VOCAB, 6, 16, 1);
 
     /** Noisy repetitions of a fixed 6-token cycle: a language model can learn to predict most next tokens. */
@@ -61,10 +62,12 @@ class GradientSharingTest {
     private static double train(String engineName, List<DataSet> data, int epochs) {
         JavaSparkContext sc = SPARK.context();
         ComputationGraph graph = SPEC.build(3, new Adam(0.02), DataType.FLOAT);
-        TrainingSettings settings = new TrainingSettings(engineName, epochs, 16, 0.02, 2, 2, 0,
+        TrainingSettings settings = TrainingSettings.parameterAveraging(epochs, 16, 0.02, 2, 2, 0).with(engineName,
                 // A threshold near Adam's step size: at 1e-3 each step moves an entry by at most 1e-3 per worker, and
                 // the 64 steps here learned little (loss 2.06 -> 1.66 against 0.48 for parameter averaging).
-                new GradientSharingSettings(1e-2, 40123, "127.0.0.0/8", "127.0.0.1"));
+                GradientSharingSettings.loopback().withThreshold(GradientSharingSettings.ADAPTIVE, 1e-2)
+                        // a port of its own for each run: the previous run's transport may still hold its ports
+                        .withPort(40123 + 10 * RUNS.getAndIncrement()));
         JavaRDD<DataSet> rdd = sc.parallelize(data, 2);
         try (TrainingEngine engine = TrainingEngines.create(sc, graph, settings, 3)) {
             assertEquals(engineName, engine.name());

@@ -23,6 +23,12 @@ public final class Require {
         }
     }
 
+    public static void nonNegative(String key, double value) {
+        if (!(value >= 0) || Double.isInfinite(value)) {
+            throw new ConfigException(key + " must be >= 0, got " + value);
+        }
+    }
+
     public static void fraction(String key, double value) {
         if (!(value >= 0 && value < 1)) {
             throw new ConfigException(key + " must be in [0, 1), got " + value);

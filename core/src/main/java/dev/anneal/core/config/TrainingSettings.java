@@ -14,9 +14,11 @@ import java.util.List;
  * @param workers            Spark partitions trained in parallel; 0 means Spark's default parallelism
  * @param prefetch           minibatches each worker prepares ahead of training
  * @param gradientSharing    the gradient-sharing engine's knobs (unused by parameter averaging)
+ * @param executor           native threads and off-heap memory of each executor
  */
 public record TrainingSettings(String engine, int epochs, int batchSize, double learningRate, int averagingFrequency,
-                               int workers, int prefetch, GradientSharingSettings gradientSharing) {
+                               int workers, int prefetch, GradientSharingSettings gradientSharing,
+                               ExecutorSettings executor) {
     public static final String PARAMETER_AVERAGING = "parameter-averaging";
     public static final String GRADIENT_SHARING = "gradient-sharing";
     public static final List<String> ENGINES = List.of(PARAMETER_AVERAGING, GRADIENT_SHARING);
@@ -25,7 +27,7 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
     public static TrainingSettings parameterAveraging(int epochs, int batchSize, double learningRate,
                                                       int averagingFrequency, int workers, int prefetch) {
         return new TrainingSettings(PARAMETER_AVERAGING, epochs, batchSize, learningRate, averagingFrequency, workers,
-                prefetch, GradientSharingSettings.loopback());
+                prefetch, GradientSharingSettings.loopback(), ExecutorSettings.defaults());
     }
 
     public TrainingSettings {
@@ -39,9 +41,16 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
         Require.atLeast("training.workers", workers, 0);
         Require.atLeast("training.prefetch", prefetch, 0);
         java.util.Objects.requireNonNull(gradientSharing, "gradientSharing");
+        java.util.Objects.requireNonNull(executor, "executor");
     }
 
-    /** The {@code training.*} keys with the given job's defaults. */
+    /** The same settings with another engine and gradient-sharing knobs. */
+    public TrainingSettings with(String newEngine, GradientSharingSettings sharing) {
+        return new TrainingSettings(newEngine, epochs, batchSize, learningRate, averagingFrequency, workers, prefetch,
+                sharing, executor);
+    }
+
+    /** The {@code training.*} and {@code executor.*} keys with the given job's defaults. */
     static List<ConfigField> fields(int epochs, int batchSize, double learningRate, int averagingFrequency) {
         List<ConfigField> fields = new java.util.ArrayList<>(List.of(
                 ConfigField.choice("training.engine", PARAMETER_AVERAGING, ENGINES,
@@ -57,6 +66,7 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                         "Partitions trained in parallel; 0 = Spark's default parallelism (cores in local mode)."),
                 ConfigField.integer("training.prefetch", 2, "Minibatches each worker prepares ahead of training.")));
         fields.addAll(GradientSharingSettings.fields());
+        fields.addAll(ExecutorSettings.fields());
         return fields;
     }
 
@@ -64,6 +74,7 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
         return new TrainingSettings(v.string("training.engine"), v.integer("training.epochs"),
                 v.integer("training.batchSize"), v.decimal("training.learningRate"),
                 v.integer("training.averagingFrequency"), v.integer("training.workers"),
-                v.integer("training.prefetch"), GradientSharingSettings.from(v));
+                v.integer("training.prefetch"), GradientSharingSettings.from(v),
+                ExecutorSettings.from(v));
     }
 }

@@ -2,6 +2,7 @@ package dev.anneal.jobs.engine;
 
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.util.CollectionAccumulator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.api.TrainingMaster;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
@@ -9,24 +10,51 @@ import org.deeplearning4j.spark.impl.graph.dataset.DataSetToMultiDataSetFn;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
-/** What the engines over DL4J's Spark training masters share: the wrapped graph and one pass over an RDD. */
+import java.util.List;
+
+/**
+ * What the engines over DL4J's Spark training masters share: the wrapped graph and one pass over an RDD.
+ *
+ * <p>The engine balances the minibatches over the workers itself and tells DL4J not to repartition: DL4J's own
+ * repartition is a shuffle right before its training tasks, and the GPU binding must run in the training task,
+ * which it then does (a narrow dependency keeps it in the same task and thread as DL4J's worker).
+ */
 abstract class Dl4jSparkEngine implements TrainingEngine {
     protected final SparkComputationGraph spark;
+    private final int workers;
+    private final boolean balance;
+    private final CollectionAccumulator<GpuBinding.Binding> bindings;
 
-    Dl4jSparkEngine(JavaSparkContext sc, ComputationGraph network, TrainingMaster<?, ?> master) {
+    /**
+     * @param balance spread the minibatches evenly over {@code workers} partitions before each pass; without it the
+     *                caller's partitioning and order are kept
+     */
+    Dl4jSparkEngine(JavaSparkContext sc, ComputationGraph network, TrainingMaster<?, ?> master, int workers,
+                    boolean balance) {
         this.spark = new SparkComputationGraph(sc, network, master);
+        this.workers = workers;
+        this.balance = balance;
+        this.bindings = sc.sc().collectionAccumulator("anneal.gpuBindings");
     }
 
     @Override
     public ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches) {
+        bindings.reset();
+        JavaRDD<DataSet> input = balance ? minibatches.repartition(workers) : minibatches;
+        GpuBinding binding = new GpuBinding(bindings);
         // DL4J persists the RDD it trains on (its rounds would otherwise recompute the minibatches each time) and
         // never releases it; converting here keeps that RDD ours, so it is released after the pass.
-        JavaRDD<MultiDataSet> converted = minibatches.map(new DataSetToMultiDataSetFn());
+        JavaRDD<MultiDataSet> converted = input.mapPartitions(binding::bind).map(new DataSetToMultiDataSetFn());
         try {
             return spark.fitMultiDataSet(converted);
         } finally {
             converted.unpersist(false);
         }
+    }
+
+    @Override
+    public List<GpuBinding.Binding> deviceBindings() {
+        return List.copyOf(bindings.value());
     }
 
     @Override

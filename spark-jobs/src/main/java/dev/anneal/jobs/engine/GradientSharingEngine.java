@@ -2,8 +2,15 @@ package dev.anneal.jobs.engine;
 
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import dev.anneal.core.config.GradientSharingSettings;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.ThresholdAlgorithm;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.residual.NoOpResidualPostProcessor;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.residual.ResidualClippingPostProcessor;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.AdaptiveThresholdAlgorithm;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.TargetSparsityThresholdAlgorithm;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
 import org.deeplearning4j.spark.parameterserver.training.SharedTrainingMaster;
 import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
 
@@ -15,7 +22,7 @@ import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
 public final class GradientSharingEngine extends Dl4jSparkEngine {
 
     public GradientSharingEngine(JavaSparkContext sc, ComputationGraph network, EngineSettings settings) {
-        super(sc, network, master(settings));
+        super(sc, network, master(settings), settings.workers(), true);
     }
 
     private static SharedTrainingMaster master(EngineSettings settings) {
@@ -27,15 +34,35 @@ public final class GradientSharingEngine extends Dl4jSparkEngine {
                 .networkMask(knobs.networkMask())
                 .controllerAddress(knobs.controller().isBlank() ? null : knobs.controller())
                 .build();
-        return new SharedTrainingMaster.Builder(transport, settings.workers(),
-                new AdaptiveThresholdAlgorithm(knobs.threshold()), training.batchSize())
+        SharedTrainingMaster.Builder builder = new SharedTrainingMaster.Builder(transport, settings.workers(),
+                thresholdAlgorithm(knobs), training.batchSize())
                 .batchSizePerWorker(training.batchSize())
-                .workersPerNode(1)
+                .workersPerNode(knobs.workersPerNode())
                 .workerPrefetchNumBatches(training.prefetch())
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
+                .repartitionData(Repartition.Never)
                 .rngSeed(settings.seed())
-                .collectTrainingStats(false)
-                .build();
+                .collectTrainingStats(false);
+        if (knobs.residualClip() > 0) {
+            builder.residualPostProcessor(
+                    new ResidualClippingPostProcessor(knobs.residualClip(), knobs.residualClipEvery()));
+        } else {
+            builder.residualPostProcessor(new NoOpResidualPostProcessor());
+        }
+        return builder.build();
+    }
+
+    static ThresholdAlgorithm thresholdAlgorithm(GradientSharingSettings knobs) {
+        return switch (knobs.thresholdAlgorithm()) {
+            case GradientSharingSettings.ADAPTIVE -> new AdaptiveThresholdAlgorithm(knobs.threshold(),
+                    AdaptiveThresholdAlgorithm.DEFAULT_MIN_SPARSITY_TARGET,
+                    AdaptiveThresholdAlgorithm.DEFAULT_MAX_SPARSITY_TARGET,
+                    AdaptiveThresholdAlgorithm.DEFAULT_DECAY_RATE);
+            case GradientSharingSettings.FIXED -> new FixedThresholdAlgorithm(knobs.threshold());
+            case GradientSharingSettings.TARGET_SPARSITY -> new TargetSparsityThresholdAlgorithm(knobs.threshold(),
+                    knobs.sparsityTarget(), TargetSparsityThresholdAlgorithm.DEFAULT_DECAY_RATE);
+            default -> throw new IllegalArgumentException("unknown threshold algorithm " + knobs.thresholdAlgorithm());
+        };
     }
 
     @Override

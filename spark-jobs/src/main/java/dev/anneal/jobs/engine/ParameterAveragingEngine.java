@@ -19,6 +19,7 @@ public final class ParameterAveragingEngine extends Dl4jSparkEngine {
     /**
      * @param repartition {@code Never} keeps the caller's partitioning and order, which the equivalence test against
      *                    single-JVM training relies on; {@code Always} balances the minibatches over the workers
+     *                    (the engine does it, not DL4J: see {@link Dl4jSparkEngine})
      */
     public ParameterAveragingEngine(JavaSparkContext sc, ComputationGraph network, EngineSettings settings,
                                     Repartition repartition) {
@@ -36,11 +37,11 @@ public final class ParameterAveragingEngine extends Dl4jSparkEngine {
                 // Direct trains from the RDD itself; the Export default writes DataSet files to the default
                 // filesystem first and refuses a cluster master when that filesystem is local.
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
-                .repartionData(repartition)
+                .repartionData(Repartition.Never)
                 .rngSeed(settings.seed())
                 .collectTrainingStats(false)
                 .trainingHooks(stepCount)
-                .build());
+                .build(), settings.workers(), repartition == Repartition.Always);
         stepCount.attach(spark);
     }
 

@@ -16,6 +16,12 @@ public interface TrainingEngine extends AutoCloseable {
      */
     ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches);
 
+    /**
+     * The GPUs the last pass's training tasks were bound to, one entry per task that Spark gave a GPU; empty without
+     * GPU resource scheduling.
+     */
+    java.util.List<GpuBinding.Binding> deviceBindings();
+
     /** The network as trained so far. */
     ComputationGraph network();
 
