@@ -131,6 +131,7 @@ public final class FinetuneJob {
                 e.put("epoch", epoch);
                 e.put("seconds", seconds);
                 e.put("samplesPerSecond", trainLabels.count() / seconds);
+                e.putAll(Reports.enginePass(engine, (trainLabels.count() + batch - 1) / batch, LOG));
                 double loss = Double.NaN;
                 if (validationCount > 0) {
                     lastValidation = BinaryEvaluation.evaluate(sc, graph, validation, vocabulary, maxLength, batch,

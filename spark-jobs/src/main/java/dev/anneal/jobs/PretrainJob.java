@@ -41,8 +41,22 @@ public final class PretrainJob {
     }
 
     /** One epoch's figures. */
-    public record Epoch(int epoch, long step, double validationLoss, double trainSeconds, double samplesPerSecond) {
+    public record Epoch(int epoch, long step, double validationLoss, double trainSeconds, double samplesPerSecond,
+                        Map<String, Object> engine) {
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("epoch", epoch);
+            m.put("step", step);
+            m.put("validationLoss", validationLoss);
+            m.put("seconds", trainSeconds);
+            m.put("samplesPerSecond", samplesPerSecond);
+            m.putAll(engine);
+            return m;
+        }
     }
+
+    /** The run's figures, rewritten after every epoch. */
+    public static final String METRICS = "metrics.json";
 
     /** What a pretraining run did and where it wrote it. */
     public record Result(String checkpoint, CharVocabulary vocabulary, long trainWindows, long validationWindows,
@@ -135,7 +149,8 @@ public final class PretrainJob {
                         epoch, config.training().epochs(), String.format("%.4f", loss.nats()),
                         String.format("%.3f", loss.bitsPerCharacter()), String.format("%.0f", rate),
                         Reports.duration(seconds), Reports.duration(eta));
-                epochs.add(new Epoch(epoch, step, loss.nats(), seconds, rate));
+                epochs.add(new Epoch(epoch, step, loss.nats(), seconds, rate,
+                        Reports.enginePass(engine, trainBatches, LOG)));
                 Map<String, Object> metrics = new LinkedHashMap<>();
                 metrics.put("validationLoss", loss.nats());
                 metrics.put("validationBitsPerCharacter", loss.bitsPerCharacter());
@@ -146,10 +161,24 @@ public final class PretrainJob {
                 written = store.writeStep(new Path(config.output()), new Checkpoint(graph, vocabulary, info))
                         .toString();
                 store.prune(new Path(config.output()), config.retention());
+                writeMetrics(config, sc, trainWindows, validationWindows, epochs, written);
             }
         }
         return new Result(written, vocabulary, trainWindows, validationWindows, epochs,
                 (System.nanoTime() - started) / 1e9);
+    }
+
+    private static void writeMetrics(PretrainConfig config, JavaSparkContext sc, long trainWindows,
+                                     long validationWindows, List<Epoch> epochs, String checkpoint) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("job", "pretrain");
+        m.put("engine", config.training().engine());
+        m.put("master", sc.master());
+        m.put("trainWindows", trainWindows);
+        m.put("validationWindows", validationWindows);
+        m.put("checkpoint", checkpoint);
+        m.put("epochs", epochs.stream().map(Epoch::toMap).toList());
+        RunDirectory.writeString(new Path(config.output(), METRICS), Reports.toJson(m), sc.hadoopConfiguration());
     }
 
     static Map<String, Object> networkInfo(LstmLanguageModelSpec spec) {

@@ -3,7 +3,9 @@ package dev.anneal.jobs;
 import dev.anneal.core.InputException;
 import dev.anneal.core.config.ConfigException;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 
 import java.io.IOException;
@@ -49,10 +51,13 @@ public final class RunDirectory {
     /** Writes a small file through the Hadoop FileSystem, replacing it. */
     public static void writeString(Path path, String content, Configuration hadoopConf) {
         try {
+            // Written beside, then renamed over the old file: a reader never sees half of it.
             FileSystem fs = path.getFileSystem(hadoopConf);
-            try (var out = fs.create(path, true)) {
+            Path temp = new Path(path.getParent(), "." + path.getName() + ".tmp");
+            try (var out = fs.create(temp, true)) {
                 out.write(content.getBytes(StandardCharsets.UTF_8));
             }
+            FileContext.getFileContext(path.toUri(), hadoopConf).rename(temp, path, Options.Rename.OVERWRITE);
         } catch (IOException e) {
             throw new InputException("cannot write " + path + ": " + e.getMessage(), e);
         }

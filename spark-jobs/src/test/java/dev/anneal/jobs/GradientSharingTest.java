@@ -4,6 +4,7 @@ import dev.anneal.core.config.GradientSharingSettings;
 import dev.anneal.core.config.TrainingSettings;
 import dev.anneal.core.net.LanguageModelBatches;
 import dev.anneal.core.net.LstmLanguageModelSpec;
+import dev.anneal.jobs.engine.Traffic;
 import dev.anneal.jobs.engine.TrainingEngine;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.LanguageModelLoss;
@@ -27,13 +28,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Gradient sharing in local[2] learns what parameter averaging learns on the same data and seed, and a second run
- * in the same JVM works. Not part of the default test run: DL4J's transport hung in one of five runs here (it
- * stopped making progress until the time limit), so it runs on demand with
- * {@code mvn -B test -pl spark-jobs -Danneal.test.excludedGroups= -Dtest=GradientSharingTest}.
+ * Gradient sharing in local[2] learns what parameter averaging learns on the same data and seed (final loss within
+ * 25 %), and both engines survive a second run in the same JVM. Each run binds the transport to ports of its own:
+ * when every run reused one port, DL4J's transport hung in one of five runs (the previous run's transport still
+ * held it). The time limit ends a hang as a failure instead of a stuck build.
  */
 @Tag("gradient-sharing")
-@Timeout(value = 5, unit = TimeUnit.MINUTES)
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class GradientSharingTest {
     @RegisterExtension
     static final LocalSpark SPARK = new LocalSpark();
@@ -73,6 +74,10 @@ class GradientSharingTest {
             assertEquals(engineName, engine.name());
             for (int e = 0; e < epochs; e++) {
                 graph = engine.fitEpoch(rdd);
+                Traffic traffic = engine.lastTraffic();
+                System.out.println(engineName + " epoch " + (e + 1) + ": " + traffic);
+                assertTrue(traffic.resultBytes() > 0, "the aggregation's bytes are measured: " + traffic);
+                assertEquals(0, traffic.transportBytes(), "local mode: the workers share one JVM, no transport");
             }
         }
         return LanguageModelLoss.of(sc, graph, rdd).nats();
@@ -84,11 +89,13 @@ class GradientSharingTest {
         double untrained = LanguageModelLoss.of(SPARK.context(), SPEC.build(3, new Adam(0.02), DataType.FLOAT),
                 SPARK.context().parallelize(data, 2)).nats();
         double averaged = train(TrainingSettings.PARAMETER_AVERAGING, data, 4);
+        double averagedAgain = train(TrainingSettings.PARAMETER_AVERAGING, data, 4);
         double shared = train(TrainingSettings.GRADIENT_SHARING, data, 4);
         double sharedAgain = train(TrainingSettings.GRADIENT_SHARING, data, 4);
 
-        System.out.printf("loss per token: untrained %.4f, parameter averaging %.4f, gradient sharing %.4f then %.4f%n",
-                untrained, averaged, shared, sharedAgain);
+        System.out.printf("loss per token: untrained %.4f, parameter averaging %.4f then %.4f, gradient sharing %.4f "
+                + "then %.4f%n", untrained, averaged, averagedAgain, shared, sharedAgain);
+        assertEquals(averaged, averagedAgain, 1e-6, "a second parameter-averaging run in the same JVM repeats the first");
         assertTrue(averaged < untrained * 0.8, "parameter averaging learns: " + averaged + " vs " + untrained);
         assertTrue(shared < untrained * 0.8, "gradient sharing learns: " + shared + " vs " + untrained);
         assertTrue(Math.abs(shared - averaged) < 0.25 * averaged,

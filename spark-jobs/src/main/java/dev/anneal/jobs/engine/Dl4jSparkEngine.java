@@ -24,6 +24,8 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
     private final int workers;
     private final boolean balance;
     private final CollectionAccumulator<GpuBinding.Binding> bindings;
+    private final TrafficMeter meter;
+    private Traffic traffic = Traffic.NONE;
 
     /**
      * @param balance spread the minibatches evenly over {@code workers} partitions before each pass; without it the
@@ -35,11 +37,13 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
         this.workers = workers;
         this.balance = balance;
         this.bindings = sc.sc().collectionAccumulator("anneal.gpuBindings");
+        this.meter = new TrafficMeter(sc.sc());
     }
 
     @Override
     public ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches) {
         bindings.reset();
+        meter.start();
         JavaRDD<DataSet> input = balance ? minibatches.repartition(workers) : minibatches;
         GpuBinding binding = new GpuBinding(bindings);
         // DL4J persists the RDD it trains on (its rounds would otherwise recompute the minibatches each time) and
@@ -49,6 +53,7 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
             return spark.fitMultiDataSet(converted);
         } finally {
             converted.unpersist(false);
+            traffic = meter.stop();
         }
     }
 
@@ -58,12 +63,23 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
     }
 
     @Override
+    public Traffic lastTraffic() {
+        return traffic;
+    }
+
+    @Override
+    public int workers() {
+        return workers;
+    }
+
+    @Override
     public ComputationGraph network() {
         return spark.getNetwork();
     }
 
     @Override
     public void close() {
+        meter.close();
         spark.getTrainingMaster().deleteTempFiles(spark.getSparkContext());
     }
 }

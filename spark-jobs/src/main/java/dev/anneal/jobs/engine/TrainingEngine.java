@@ -22,6 +22,12 @@ public interface TrainingEngine extends AutoCloseable {
      */
     java.util.List<GpuBinding.Binding> deviceBindings();
 
+    /** The bytes the last pass moved between driver and executors. */
+    Traffic lastTraffic();
+
+    /** Workers training in parallel. */
+    int workers();
+
     /** The network as trained so far. */
     ComputationGraph network();
 
