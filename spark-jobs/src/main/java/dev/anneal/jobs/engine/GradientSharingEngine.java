@@ -1,6 +1,7 @@
 package dev.anneal.jobs.engine;
 
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import dev.anneal.core.config.GradientSharingSettings;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.ThresholdAlgorithm;
@@ -41,6 +42,8 @@ public final class GradientSharingEngine extends Dl4jSparkEngine {
                 .workerPrefetchNumBatches(training.prefetch())
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
                 .repartitionData(Repartition.Never)
+                // DL4J counts the pass, then trains on it: keep it as objects, not serialized (its default).
+                .storageLevel(StorageLevel.MEMORY_ONLY())
                 .rngSeed(settings.seed())
                 .collectTrainingStats(false);
         if (knobs.residualClip() > 0) {

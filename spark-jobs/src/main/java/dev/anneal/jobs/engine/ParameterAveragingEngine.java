@@ -1,6 +1,7 @@
 package dev.anneal.jobs.engine;
 
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
@@ -34,6 +35,9 @@ public final class ParameterAveragingEngine extends Dl4jSparkEngine {
                 .averagingFrequency(settings.training().averagingFrequency())
                 .workerPrefetchNumBatches(settings.training().prefetch())
                 .saveUpdater(true)
+                // Each averaging round filters its share out of the whole persisted pass, so DL4J's default
+                // MEMORY_ONLY_SER would deserialize every minibatch of the pass once per round.
+                .storageLevel(StorageLevel.MEMORY_ONLY())
                 // Direct trains from the RDD itself; the Export default writes DataSet files to the default
                 // filesystem first and refuses a cluster master when that filesystem is local.
                 .rddTrainingApproach(RDDTrainingApproach.Direct)

@@ -11,8 +11,8 @@ import org.nd4j.linalg.dataset.DataSet;
 public interface TrainingEngine extends AutoCloseable {
 
     /**
-     * One pass over {@code minibatches}, which must not be cached by the caller; returns the network with the
-     * parameters and updater state after the pass.
+     * One pass over {@code minibatches} (the caller may cache them; the engine keeps its own working copy of the
+     * pass and releases it afterwards); returns the network with the parameters and updater state after the pass.
      */
     ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches);
 
