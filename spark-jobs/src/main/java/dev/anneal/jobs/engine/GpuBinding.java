@@ -8,9 +8,7 @@ import org.nd4j.linalg.api.concurrency.AffinityManager;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.Serializable;
-import java.util.Arrays;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -21,8 +19,7 @@ import java.util.Map;
  * idles. The binding runs in the task's thread before DL4J builds the worker's network, so the network, its updater
  * and the prefetch thread (which follows its caller's device) live on that GPU.
  *
- * <p>An address is a physical index; when {@code CUDA_VISIBLE_DEVICES} restricts the executor, ND4J numbers the
- * visible devices from 0, so the address is looked up in that list. Executors should run with
+ * <p>An address is a CUDA device number as the executor sees it (see {@link #ordinal}). Executors should run with
  * {@code CUDA_DEVICE_ORDER=PCI_BUS_ID} so CUDA numbers devices as {@code nvidia-smi} does.
  */
 public final class GpuBinding implements Serializable {
@@ -61,7 +58,7 @@ public final class GpuBinding implements Serializable {
         String backend = backendName();
         boolean cuda = backend.equals("cuda");
         int devices = cuda ? affinity.getNumberOfDevices() : Integer.MAX_VALUE;
-        int ordinal = ordinal(address, System.getenv("CUDA_VISIBLE_DEVICES"), devices);
+        int ordinal = ordinal(address, devices);
         if (cuda) {
             affinity.unsafeSetDevice(ordinal);
         }
@@ -77,32 +74,25 @@ public final class GpuBinding implements Serializable {
     }
 
     /**
-     * The ND4J device number for a GPU address Spark gave a task.
+     * The ND4J device number for a GPU address Spark gave a task. Addresses are CUDA device numbers as the executor
+     * sees them: nvidia-smi's indices, or under {@code CUDA_VISIBLE_DEVICES} the positions 0..n-1 in that list, which
+     * is what {@code deploy/gpu/discover-gpus.sh} prints.
      *
-     * @param visibleDevices the executor's {@code CUDA_VISIBLE_DEVICES}, or null
-     * @param devices        devices ND4J sees
+     * @param devices devices ND4J sees in this executor
      */
-    static int ordinal(String address, String visibleDevices, int devices) {
+    static int ordinal(String address, int devices) {
         int ordinal;
-        if (visibleDevices != null && !visibleDevices.isBlank()) {
-            List<String> visible = Arrays.stream(visibleDevices.split(",")).map(String::trim).toList();
-            ordinal = visible.indexOf(address.trim());
-            if (ordinal < 0) {
-                throw new IllegalStateException("Spark gave this task GPU '" + address + "', which is not among "
-                        + "CUDA_VISIBLE_DEVICES=" + visibleDevices + " of the executor; make the discovery script and "
-                        + "the executor's device isolation agree");
-            }
-        } else {
-            try {
-                ordinal = Integer.parseInt(address.trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalStateException("Spark gave this task GPU '" + address + "', which is not a device "
-                        + "index; the discovery script must print indices (nvidia-smi --query-gpu=index)", e);
-            }
+        try {
+            ordinal = Integer.parseInt(address.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException("Spark gave this task GPU '" + address + "', which is not a CUDA device "
+                    + "number; the discovery script must print indices, as deploy/gpu/discover-gpus.sh does", e);
         }
         if (ordinal < 0 || ordinal >= devices) {
             throw new IllegalStateException("Spark gave this task GPU '" + address + "' but ND4J sees " + devices
-                    + " device(s) in this executor");
+                    + " device(s) in this executor (CUDA_VISIBLE_DEVICES="
+                    + System.getenv().getOrDefault("CUDA_VISIBLE_DEVICES", "unset") + "); the discovery script and the "
+                    + "executor's view of the GPUs must agree");
         }
         return ordinal;
     }
