@@ -17,8 +17,9 @@ import java.util.List;
  * @param residualClip        every {@code residualClipEvery} steps, clip the residual to ± this multiple of the
  *                            threshold so stale mass cannot pile up; 0 = never
  * @param residualClipEvery   steps between residual clippings
- * @param workersPerNode      trainer threads per executor, sharing its data and transport (1 per executor core is
- *                            DL4J's model; more only with several GPUs per executor)
+ * @param workersPerNode      trainer threads per executor JVM, sharing its copy of the model and its transport;
+ *                            0 = the tasks one executor runs at once (its cores ÷ spark.task.cpus; in local mode
+ *                            the local cores)
  * @param port                UDP port of the transport on the driver; executors use port + 1 + their executor number
  * @param networkMask         the network the transport binds to, e.g. 10.0.0.0/16; 127.0.0.0/8 keeps it on loopback
  * @param controller          the driver's address for the transport; empty lets DL4J pick one on networkMask
@@ -41,7 +42,7 @@ public record GradientSharingSettings(String thresholdAlgorithm, double threshol
         Require.fraction("training.gradientSharing.sparsityTarget", sparsityTarget);
         Require.nonNegative("training.gradientSharing.residualClip", residualClip);
         Require.positive("training.gradientSharing.residualClipEvery", residualClipEvery);
-        Require.positive("training.gradientSharing.workersPerNode", workersPerNode);
+        Require.atLeast("training.gradientSharing.workersPerNode", workersPerNode, 0);
         if (port < 1024 || port > 65000) {
             throw new ConfigException("training.gradientSharing.port must be in [1024, 65000], got " + port);
         }
@@ -53,7 +54,7 @@ public record GradientSharingSettings(String thresholdAlgorithm, double threshol
 
     /** Loopback defaults, for local mode and tests. */
     public static GradientSharingSettings loopback() {
-        return new GradientSharingSettings(ADAPTIVE, 1e-3, 1e-3, 5, 5, 1, 40123, "127.0.0.0/8", "127.0.0.1");
+        return new GradientSharingSettings(ADAPTIVE, 1e-3, 1e-3, 5, 5, 0, 40123, "127.0.0.0/8", "127.0.0.1");
     }
 
     /** The defaults with another threshold algorithm and initial threshold. */
@@ -86,8 +87,8 @@ public record GradientSharingSettings(String thresholdAlgorithm, double threshol
                 ConfigField.integer("training.gradientSharing.residualClipEvery", d.residualClipEvery(),
                         "gradient-sharing: steps between residual clippings."),
                 ConfigField.integer("training.gradientSharing.workersPerNode", d.workersPerNode(),
-                        "gradient-sharing: trainer threads per executor (more than 1 only with several GPUs per "
-                                + "executor)."),
+                        "gradient-sharing: trainer threads per executor JVM; 0 = the tasks an executor runs at "
+                                + "once (spark.executor.cores / spark.task.cpus; local mode: the local cores)."),
                 ConfigField.integer("training.gradientSharing.port", d.port(),
                         "gradient-sharing: UDP port of the driver's transport; executor n uses port + 1 + n."),
                 ConfigField.string("training.gradientSharing.networkMask", d.networkMask(),

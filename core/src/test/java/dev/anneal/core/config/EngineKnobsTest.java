@@ -62,7 +62,7 @@ class EngineKnobsTest {
         assertMessage("training.gradientSharing.thresholdAlgorithm", "training.gradientSharing.thresholdAlgorithm=magic");
         assertMessage("training.gradientSharing.sparsityTarget", "training.gradientSharing.sparsityTarget=1.5");
         assertMessage("training.gradientSharing.residualClip", "training.gradientSharing.residualClip=-1");
-        assertMessage("training.gradientSharing.workersPerNode", "training.gradientSharing.workersPerNode=0");
+        assertMessage("training.gradientSharing.workersPerNode", "training.gradientSharing.workersPerNode=-1");
         assertMessage("executor.threads", "executor.threads=-2");
     }
 

@@ -23,10 +23,25 @@ import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
 public final class GradientSharingEngine extends Dl4jSparkEngine {
 
     public GradientSharingEngine(JavaSparkContext sc, ComputationGraph network, EngineSettings settings) {
-        super(sc, network, master(settings), settings.workers(), true);
+        super(sc, network, master(settings, trainersPerExecutor(sc, settings)), settings.workers(), true);
     }
 
-    private static SharedTrainingMaster master(EngineSettings settings) {
+    /**
+     * DL4J runs one trainer pool per executor JVM, fed by all of that executor's tasks: as many trainers as tasks
+     * run there at once, unless the config says otherwise.
+     */
+    static int trainersPerExecutor(JavaSparkContext sc, EngineSettings settings) {
+        int configured = settings.training().gradientSharing().workersPerNode();
+        if (configured > 0) {
+            return configured;
+        }
+        int taskCpus = sc.getConf().getInt("spark.task.cpus", 1);
+        int cores = sc.master().startsWith("local") ? sc.defaultParallelism()
+                : sc.getConf().getInt("spark.executor.cores", 1);
+        return Math.max(1, cores / taskCpus);
+    }
+
+    private static SharedTrainingMaster master(EngineSettings settings, int trainersPerExecutor) {
         var training = settings.training();
         var knobs = training.gradientSharing();
         VoidConfiguration transport = VoidConfiguration.builder()
@@ -38,7 +53,10 @@ public final class GradientSharingEngine extends Dl4jSparkEngine {
         SharedTrainingMaster.Builder builder = new SharedTrainingMaster.Builder(transport, settings.workers(),
                 thresholdAlgorithm(knobs), training.batchSize())
                 .batchSizePerWorker(training.batchSize())
-                .workersPerNode(knobs.workersPerNode())
+                .workersPerNode(trainersPerExecutor)
+                // DL4J's default repartitioner gives every minibatch a task of its own (hundreds of tasks per
+                // pass); the engine has already balanced the pass over the workers.
+                .repartitioner(null)
                 .workerPrefetchNumBatches(training.prefetch())
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
                 .repartitionData(Repartition.Never)
