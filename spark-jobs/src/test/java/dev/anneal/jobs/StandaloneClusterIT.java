@@ -1,0 +1,337 @@
+package dev.anneal.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.anneal.core.checkpoint.Checkpoint;
+import dev.anneal.core.checkpoint.CheckpointStore;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The shaded jar on a real Spark standalone cluster: a Master and two Workers (1 core each) on 127.0.0.1, each its own
+ * JVM ({@link StandaloneCluster}), and a pretraining submitted through {@code bin/anneal --master spark://...}, which
+ * runs {@code spark-submit} exactly as for a user, once per training engine. Each run must train in two executor JVMs
+ * on different Workers, write a verified checkpoint whose manifest names the engine, and leave no executor behind;
+ * after the last test no JVM the cluster started may be alive.
+ *
+ * <p>Needs the package phase's outputs (the shaded jar and the classpath lists): run with {@code mvn verify}; just this
+ * test: {@code mvn -B verify -pl spark-jobs -am -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
+ * -Dit.test=StandaloneClusterIT}. Files and logs: {@code spark-jobs/target/standalone-cluster-it/run-*}; the logs' tails
+ * are printed when a test fails.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
+@ExtendWith(StandaloneClusterIT.PrintLogsOnFailure.class)
+class StandaloneClusterIT {
+    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    /** Spark-submit options of every run: one 1-core, 1 GiB executor per Worker, and modest native memory. */
+    private static final String SUBMIT_ARGS = String.join(" ",
+            "--driver-memory 1g --executor-memory 1g --total-executor-cores 2 --conf spark.executor.cores=1",
+            // Start training only once both executors are registered, so both get tasks from the first stage on.
+            "--conf spark.scheduler.minRegisteredResourcesRatio=1.0",
+            // bin/anneal sets spark.executor.extraJavaOptions and --driver-java-options; these come on top of them.
+            "--conf spark.driver.defaultJavaOptions=-Dorg.bytedeco.javacpp.maxbytes=1G",
+            "--conf spark.executor.defaultJavaOptions=-Dorg.bytedeco.javacpp.maxbytes=1G");
+    private static final Duration SUBMISSION_LIMIT = Duration.ofMinutes(5);
+
+    private static Path dir;
+    private static StandaloneCluster cluster;
+
+    @BeforeAll
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    static void startCluster() throws IOException, InterruptedException {
+        Path base = Files.createDirectories(Path.of("target", "standalone-cluster-it").toAbsolutePath());
+        dir = Files.createTempDirectory(base, "run-");
+        Path corpus = Files.createDirectories(dir.resolve("corpus"));
+        // About 27 KB of text: 26 minibatches of 32 windows, enough for two workers and a measurable loss.
+        for (String f : List.of("sotu-1790-washington.txt", "sotu-1941-roosevelt.txt")) {
+            Files.copy(REPO.resolve("data-samples/text").resolve(f), corpus.resolve(f));
+        }
+        Path gpus = StandaloneCluster.writeDiscoveryScript(dir.resolve("fake-gpus.sh"), "gpu", 2);
+        long t0 = System.nanoTime();
+        cluster = StandaloneCluster.builder(dir).workers(2).workerCores(1).workerMemory("2g")
+                // Worker 1 also offers two (fake) GPUs: proof that extra worker conf reaches the Worker. Applications
+                // that ask for no GPUs are scheduled on it as on any other.
+                .workerConf(1, "spark.worker.resource.gpu.amount", "2")
+                .workerConf(1, "spark.worker.resource.gpu.discoveryScript", gpus.toString())
+                .start();
+        System.out.printf("StandaloneClusterIT: master and 2 workers up in %.1f s at %s (logs in %s)%n",
+                seconds(t0), cluster.masterUrl(), cluster.logDir());
+    }
+
+    @AfterAll
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    static void stopClusterAndCheckNothingIsLeft() throws IOException {
+        if (cluster == null) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        cluster.close();
+        List<ProcessHandle> left = cluster.survivors();
+        System.out.printf("StandaloneClusterIT: cluster stopped in %.1f s%n", seconds(t0));
+        // Each executor fetched its own copy of the 160 MB job jar; the logs and checkpoints stay for a look.
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path jar : s.filter(p -> p.getFileName().toString().equals("anneal-jobs.jar")).toList()) {
+                Files.deleteIfExists(jar);
+            }
+        }
+        assertTrue(left.isEmpty(), "processes left after the cluster was stopped:\n"
+                + StandaloneCluster.describe(left));
+    }
+
+    @Test
+    @Order(1)
+    void extraWorkerConfReachesTheWorker() throws Exception {
+        JsonNode state = cluster.masterState();
+        assertEquals(2, state.path("aliveworkers").asInt(), state.toPrettyString());
+        List<String> gpuAddresses = new ArrayList<>();
+        int withoutGpus = 0;
+        for (JsonNode worker : state.path("workers")) {
+            assertEquals("ALIVE", worker.path("state").asText());
+            assertEquals(1, worker.path("cores").asInt());
+            JsonNode gpu = worker.path("resources").path("gpu");
+            if (gpu.isMissingNode()) {
+                withoutGpus++;
+            } else {
+                gpu.path("addresses").forEach(a -> gpuAddresses.add(a.asText()));
+            }
+        }
+        assertEquals(List.of("0", "1"), gpuAddresses, "worker 1 reports the discovery script's GPUs: " + state);
+        assertEquals(1, withoutGpus, "worker 0 has none: " + state);
+    }
+
+    @Test
+    @Order(2)
+    void parameterAveragingTrainsInTwoExecutorsOnTwoWorkers() throws Exception {
+        Run run = pretrain("parameter-averaging", List.of());
+        assertExecutorsRanTasks(run);
+    }
+
+    /**
+     * In the default run (unlike the local-mode {@code GradientSharingTest}, whose transport hung once in five runs):
+     * no hang in the runs measured on this cluster. Should it hang in CI, leave it out with
+     * {@code -Danneal.test.excludedGroups=gradient-sharing,gradient-sharing-cluster}; the submission limit ends a hung
+     * run after five minutes either way.
+     */
+    @Test
+    @Order(3)
+    @Tag("gradient-sharing-cluster")
+    void gradientSharingTrainsInTwoExecutorsOnTwoWorkers() throws Exception {
+        // The driver's transport listens on the base port, executor n on base + 1 + n.
+        int base = StandaloneCluster.freeUdpPorts(4);
+        Run run = pretrain("gradient-sharing", List.of("training.gradientSharing.port=" + base));
+        assertExecutorsRanTasks(run);
+        run.executors().forEach((executor, stderr) -> {
+            String expected = "Initializing transport [127.0.0.1:" + (base + 1 + Integer.parseInt(executor)) + "]";
+            assertTrue(read(stderr).contains(expected), "executor " + executor + " joined the transport on its own "
+                    + "port: '" + expected + "' in " + stderr);
+        });
+    }
+
+    /** What one submission left: its application id and each executor's stderr by executor id. */
+    private record Run(String engine, String appId, Map<String, Path> executors) {
+    }
+
+    private static Run pretrain(String engine, List<String> extraSets) throws Exception {
+        Path output = dir.resolve("runs").resolve(engine);
+        Set<String> appsBefore = appIds(cluster.masterState());
+        List<String> command = new ArrayList<>(List.of(REPO.resolve("bin/anneal").toString(), "pretrain",
+                "--master", cluster.masterUrl(), "--input", dir.resolve("corpus").toString(),
+                "--output", output.toString()));
+        List<String> sets = new ArrayList<>(List.of("training.engine=" + engine, "seed=7", "text.windowLength=32",
+                "model.embeddingSize=8", "model.hiddenSize=16", "training.epochs=1", "training.workers=2"));
+        sets.addAll(extraSets);
+        for (String s : sets) {
+            command.add("--set");
+            command.add(s);
+        }
+        Map<String, String> env = new LinkedHashMap<>(cluster.submitEnvironment());
+        env.put("ANNEAL_SUBMIT_ARGS", SUBMIT_ARGS);
+
+        String name = "driver-" + engine;
+        long t0 = System.nanoTime();
+        Process driver = cluster.launch(name, command, env);
+        try {
+            if (!driver.waitFor(SUBMISSION_LIMIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                fail(engine + ": the submission did not finish within " + SUBMISSION_LIMIT
+                        + " (a hung transport looks like this)");
+            }
+        } finally {
+            if (driver.isAlive()) {
+                cluster.stop(driver, Duration.ofSeconds(5));
+            }
+        }
+        double seconds = seconds(t0);
+        System.out.printf("StandaloneClusterIT: %s: bin/anneal pretrain on the cluster took %.1f s%n", engine, seconds);
+        String out = read(cluster.logDir().resolve(name + ".out"));
+        String err = read(cluster.logDir().resolve(name + ".err"));
+        assertEquals(0, driver.exitValue(), engine + ": exit code; stdout:\n" + out + "\nstderr:\n" + err);
+
+        // The driver JVM got the Java 17 flags: spark-submit's launcher put --driver-java-options on its command line.
+        String launch = err.lines().filter(l -> l.startsWith("Spark Command: ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no 'Spark Command:' line in the driver's stderr:\n" + err));
+        for (String option : jvmOptions()) {
+            assertTrue(launch.contains(" " + option + " "), "driver JVM option " + option + " in: " + launch);
+        }
+
+        // The checkpoint: LATEST names it, every file verifies against the manifest, which names the engine.
+        String latest = Files.readString(output.resolve("checkpoints/LATEST"), StandardCharsets.UTF_8).trim();
+        assertTrue(latest.matches("step-[0-9]+"), latest);
+        Checkpoint checkpoint = new CheckpointStore(new Configuration())
+                .read(new org.apache.hadoop.fs.Path(output.toUri()), false);
+        assertEquals("pretrain", checkpoint.info().job());
+        assertEquals(1, checkpoint.info().epoch());
+        assertEquals("step-" + checkpoint.info().step(), latest);
+        Map<?, ?> training = (Map<?, ?>) checkpoint.info().config().get("training");
+        assertEquals(engine, training.get("engine"), "the manifest's config records the engine: " + training);
+        double loss = ((Number) checkpoint.info().metrics().get("validationLoss")).doubleValue();
+        double uniform = Math.log(checkpoint.vocabulary().size());
+        assertTrue(Double.isFinite(loss) && loss > 0, engine + ": validation loss " + loss);
+        assertTrue(loss < uniform, engine + ": validation loss " + loss + " nats/char is below guessing uniformly "
+                + "among " + checkpoint.vocabulary().size() + " characters (" + uniform + ")");
+        assertTrue(out.contains(String.format("-> %.4f nats/char", loss)) && out.contains(output.toString()),
+                "stdout reports the same loss and checkpoint: " + out);
+
+        String appId = finishedApplication(appsBefore);
+        Map<String, Path> executors = executorsOf(appId);
+        System.out.printf("StandaloneClusterIT: %s: %s ran executors %s; validation loss %.4f nats/char%n",
+                engine, appId, executors.keySet(), loss);
+        awaitNoExecutorProcesses(engine);
+        return new Run(engine, appId, executors);
+    }
+
+    /** The id of the one application that finished since {@code before}, once the Master lists it as FINISHED. */
+    private static String finishedApplication(Set<String> before) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        JsonNode state = null;
+        while (System.nanoTime() < deadline) {
+            state = cluster.masterState();
+            List<String> finished = new ArrayList<>();
+            for (JsonNode app : state.path("completedapps")) {
+                if (!before.contains(app.path("id").asText()) && "FINISHED".equals(app.path("state").asText())) {
+                    finished.add(app.path("id").asText());
+                }
+            }
+            boolean active = false;
+            for (JsonNode app : state.path("activeapps")) {
+                active |= !before.contains(app.path("id").asText());
+            }
+            if (!active && finished.size() == 1) {
+                return finished.get(0);
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("the master lists no single new finished application: " + state);
+    }
+
+    /** Executor id to stderr, from the Workers' work directories; asserts one executor on each Worker. */
+    private static Map<String, Path> executorsOf(String appId) throws IOException {
+        Map<String, Path> executors = new TreeMap<>();
+        for (int i = 0; i < cluster.workerCount(); i++) {
+            Path appDir = cluster.workerWorkDir(i).resolve(appId);
+            List<Path> dirs;
+            try (Stream<Path> s = Files.exists(appDir) ? Files.list(appDir) : Stream.empty()) {
+                dirs = s.filter(Files::isDirectory).toList();
+            }
+            assertEquals(1, dirs.size(), "worker " + i + " ran exactly one executor of " + appId + ": " + dirs);
+            String id = dirs.get(0).getFileName().toString();
+            assertTrue(executors.put(id, dirs.get(0).resolve("stderr")) == null, "executor ids differ: " + id);
+        }
+        return executors;
+    }
+
+    private static void assertExecutorsRanTasks(Run run) {
+        assertEquals(2, run.executors().size(), run.engine() + ": two executors");
+        run.executors().forEach((id, stderr) -> {
+            String log = read(stderr);
+            assertTrue(log.contains("Running task"), run.engine() + ": executor " + id + " ran tasks: " + stderr);
+            String command = log.lines().filter(l -> l.startsWith("Spark Executor Command: ")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no executor command in " + stderr));
+            for (String option : jvmOptions()) {
+                assertTrue(command.contains("\"" + option + "\""), "executor JVM option " + option + " in " + command);
+            }
+        });
+    }
+
+    /** The Workers end an application's executors when it finishes; none may linger. */
+    private static void awaitNoExecutorProcesses(String engine) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        List<ProcessHandle> left = List.of();
+        while (System.nanoTime() < deadline) {
+            left = new ArrayList<>();
+            for (int i = 0; i < cluster.workerCount(); i++) {
+                cluster.workerProcess(i).descendants().forEach(left::add);
+            }
+            if (left.isEmpty()) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        fail(engine + ": executors still running a minute after the application ended:\n"
+                + StandaloneCluster.describe(left));
+    }
+
+    private static Set<String> appIds(JsonNode state) {
+        Set<String> ids = new HashSet<>();
+        for (String key : List.of("activeapps", "completedapps")) {
+            state.path(key).forEach(app -> ids.add(app.path("id").asText()));
+        }
+        return ids;
+    }
+
+    /** The Java 17 flags bin/anneal hands the driver and executors (written by the build). */
+    private static List<String> jvmOptions() {
+        return List.of(read(Path.of("target/classes/anneal-jvm-options.txt")).trim().split("\\s+"));
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** Prints the tails of every cluster log when a test fails. */
+    static final class PrintLogsOnFailure implements TestWatcher {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+            if (cluster != null) {
+                System.out.println("StandaloneClusterIT: " + context.getDisplayName() + " failed; logs under "
+                        + dir + ":\n" + cluster.logReport(80));
+            }
+        }
+    }
+}
