@@ -146,7 +146,7 @@ public final class StandaloneCluster implements AutoCloseable {
             return this;
         }
 
-        /** A Spark property for Worker {@code index} (0-based) only; it wins over {@link #workerConf(String, String)}. */
+        /** A Spark property for Worker {@code index} (0-based) only; it wins over the all-Worker one of that key. */
         public Builder workerConf(int index, String key, String value) {
             workerConfByIndex.computeIfAbsent(index, i -> new LinkedHashMap<>()).put(key, value);
             return this;
