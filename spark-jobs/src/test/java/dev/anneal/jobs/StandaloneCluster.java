@@ -409,20 +409,6 @@ public final class StandaloneCluster implements AutoCloseable {
         throw new IllegalStateException("no " + count + " consecutive free UDP ports found");
     }
 
-    /**
-     * Writes an executable resource-discovery script that reports {@code count} devices of {@code resource} (ids 0 to
-     * count - 1), for {@code spark.worker.resource.<resource>.discoveryScript}.
-     */
-    public static Path writeDiscoveryScript(Path file, String resource, int count) throws IOException {
-        String addresses = java.util.stream.IntStream.range(0, count).mapToObj(i -> "\"" + i + "\"")
-                .collect(Collectors.joining(", "));
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        Files.writeString(file, "#!/usr/bin/env bash\necho '{\"name\": \"" + resource + "\", \"addresses\": ["
-                + addresses + "]}'\n");
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
-        return file;
-    }
-
     // ---------------------------------------------------------------------------------------------------------------
 
     private void startDaemons() throws IOException, InterruptedException {
