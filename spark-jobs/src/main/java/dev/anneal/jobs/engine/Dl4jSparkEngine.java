@@ -15,9 +15,10 @@ import java.util.List;
 /**
  * What the engines over DL4J's Spark training masters share: the wrapped graph and one pass over an RDD.
  *
- * <p>The engine balances the minibatches over the workers itself and tells DL4J not to repartition: DL4J's own
- * repartition is a shuffle right before its training tasks, and the GPU binding must run in the training task,
- * which it then does (a narrow dependency keeps it in the same task and thread as DL4J's worker).
+ * <p>The engine deals the minibatches to the workers itself ({@link Shuffle}, a new random deal each pass) and
+ * tells DL4J not to repartition: DL4J's own repartition is a shuffle right before its training tasks, and the GPU
+ * binding must run in the training task, which it then does (a narrow dependency keeps it in the same task and
+ * thread as DL4J's worker).
  */
 abstract class Dl4jSparkEngine implements TrainingEngine {
     protected final SparkComputationGraph spark;
@@ -26,13 +27,15 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
     private final CollectionAccumulator<GpuBinding.Binding> bindings;
     private final TrafficMeter meter;
     private Traffic traffic = Traffic.NONE;
+    private final java.util.Random passSeeds;
 
     /**
      * @param balance spread the minibatches evenly over {@code workers} partitions before each pass; without it the
      *                caller's partitioning and order are kept
      */
     Dl4jSparkEngine(JavaSparkContext sc, ComputationGraph network, TrainingMaster<?, ?> master, int workers,
-                    boolean balance) {
+                    boolean balance, long seed) {
+        this.passSeeds = new java.util.Random(seed);
         this.spark = new SparkComputationGraph(sc, network, master);
         this.workers = workers;
         this.balance = balance;
@@ -44,7 +47,7 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
     public ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches) {
         bindings.reset();
         meter.start();
-        JavaRDD<DataSet> input = balance ? minibatches.repartition(workers) : minibatches;
+        JavaRDD<DataSet> input = balance ? Shuffle.deal(minibatches, workers, passSeeds.nextLong()) : minibatches;
         GpuBinding binding = new GpuBinding(bindings);
         // DL4J persists the RDD it trains on (its rounds would otherwise recompute the minibatches each time) and
         // never releases it; converting here keeps that RDD ours, so it is released after the pass.

@@ -23,7 +23,8 @@ import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
 public final class GradientSharingEngine extends Dl4jSparkEngine {
 
     public GradientSharingEngine(JavaSparkContext sc, ComputationGraph network, EngineSettings settings) {
-        super(sc, network, master(settings, trainersPerExecutor(sc, settings)), settings.workers(), true);
+        super(sc, network, master(settings, trainersPerExecutor(sc, settings)), settings.workers(), true,
+                settings.seed());
     }
 
     /**

@@ -45,7 +45,8 @@ public final class ParameterAveragingEngine extends Dl4jSparkEngine {
                 .rngSeed(settings.seed())
                 .collectTrainingStats(false)
                 .trainingHooks(stepCount)
-                .build(), settings.workers(), repartition == Repartition.Always);
+                .build(), settings.workers(), repartition == Repartition.Always,
+                settings.seed());
         stepCount.attach(spark);
     }
 

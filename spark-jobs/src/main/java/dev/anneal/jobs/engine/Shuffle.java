@@ -1,0 +1,54 @@
+package dev.anneal.jobs.engine;
+
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaRDD;
+import org.nd4j.linalg.dataset.DataSet;
+import scala.Tuple2;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Deals a pass's minibatches to the workers like cards: each input partition is shuffled and dealt round-robin from
+ * a random first worker, so every worker gets the same number (±1 per input partition), and each worker's share is
+ * shuffled again, so which minibatches a worker sees, and in what order, changes from pass to pass (as DL4J's own
+ * balanced repartitioning did) while staying reproducible for a given seed. The last step is a narrow transformation
+ * of the shuffle's output, so it runs in the training task itself.
+ */
+final class Shuffle {
+    private Shuffle() {
+    }
+
+    static JavaRDD<DataSet> deal(JavaRDD<DataSet> minibatches, int workers, long seed) {
+        return minibatches
+                .mapPartitionsWithIndex((index, it) -> dealt(index, it, workers, seed), false)
+                .mapToPair(t -> t)
+                .partitionBy(new HashPartitioner(workers))
+                .values()
+                .mapPartitionsWithIndex((index, it) -> shuffled(it, new Random(seed * 31 + index + 1)), true);
+    }
+
+    private static Iterator<Tuple2<Integer, DataSet>> dealt(int partition, Iterator<DataSet> it, int workers,
+                                                           long seed) {
+        Random random = new Random(seed + partition);
+        List<DataSet> batches = new ArrayList<>();
+        it.forEachRemaining(batches::add);
+        Collections.shuffle(batches, random);
+        int first = random.nextInt(workers);
+        List<Tuple2<Integer, DataSet>> out = new ArrayList<>(batches.size());
+        for (int i = 0; i < batches.size(); i++) {
+            out.add(new Tuple2<>((first + i) % workers, batches.get(i)));
+        }
+        return out.iterator();
+    }
+
+    private static <T> Iterator<T> shuffled(Iterator<T> it, Random random) {
+        List<T> all = new ArrayList<>();
+        it.forEachRemaining(all::add);
+        Collections.shuffle(all, random);
+        return all.iterator();
+    }
+}
