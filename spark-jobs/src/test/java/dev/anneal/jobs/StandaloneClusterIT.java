@@ -154,6 +154,54 @@ class StandaloneClusterIT {
         });
     }
 
+    /**
+     * GPU scheduling end to end on CPUs: worker 1 offers the fake GPUs "3" and "5"; an application that asks for one
+     * GPU per executor and per task gets its executor there, and every training task hands the address Spark gave it
+     * to the engine's GPU binding (recorded in metrics.json; the CPU backend has nothing to bind).
+     */
+    @Test
+    @Order(4)
+    void gpuAddressesFromTheDiscoveryScriptReachTheTrainingTasks() throws Exception {
+        Path output = dir.resolve("runs").resolve("gpu");
+        List<String> command = new ArrayList<>(List.of(REPO.resolve("bin/anneal").toString(), "pretrain",
+                "--master", cluster.masterUrl(), "--input", dir.resolve("corpus").toString(),
+                "--output", output.toString()));
+        for (String set : List.of("seed=7", "text.windowLength=32", "model.embeddingSize=8", "model.hiddenSize=16",
+                "training.epochs=1", "training.workers=2", "executor.offHeap=512m")) {
+            command.add("--set");
+            command.add(set);
+        }
+        Map<String, String> env = new LinkedHashMap<>(cluster.submitEnvironment());
+        env.put("ANNEAL_SUBMIT_ARGS", String.join(" ", "--driver-memory 1g --executor-memory 1g",
+                "--total-executor-cores 1 --conf spark.executor.cores=1",
+                "--conf spark.executor.resource.gpu.amount=1 --conf spark.task.resource.gpu.amount=1"));
+        Process driver = cluster.launch("driver-gpu", command, env);
+        try {
+            if (!driver.waitFor(SUBMISSION_LIMIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                fail("the GPU submission did not finish within " + SUBMISSION_LIMIT);
+            }
+        } finally {
+            if (driver.isAlive()) {
+                cluster.stop(driver, Duration.ofSeconds(5));
+            }
+        }
+        String err = read(cluster.logDir().resolve("driver-gpu.err"));
+        assertEquals(0, driver.exitValue(), "exit code; stderr:\n" + err);
+
+        JsonNode metrics = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(output.resolve(PretrainJob.METRICS).toFile());
+        JsonNode bindings = metrics.path("epochs").path(0).path("gpuBindings");
+        assertTrue(bindings.isArray() && bindings.size() >= 2,
+                "each of the training tasks recorded its GPU: " + metrics.toPrettyString());
+        for (JsonNode binding : bindings) {
+            String text = binding.asText();
+            assertTrue(text.matches("executor [0-9]+ partition [0-9]+: gpu [35] -> ND4J device [35] "
+                    + "\\(cpu backend: nothing to bind\\)"), "a fake GPU's address, resolved: " + text);
+        }
+        System.out.printf("StandaloneClusterIT: GPU bindings %s%n", bindings);
+        awaitNoExecutorProcesses("gpu");
+    }
+
     /** What one submission left: its application id and each executor's stderr by executor id. */
     private record Run(String engine, String appId, Map<String, Path> executors) {
     }
