@@ -21,7 +21,6 @@ import org.slf4j.LoggerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.DigestInputStream;
@@ -45,7 +44,8 @@ import java.util.UUID;
  * is written under a temporary name, read back and verified, then renamed into place, so a reader never sees a
  * partial one. A run directory's {@code checkpoints/LATEST} names its newest checkpoint and is replaced atomically.
  * The loader verifies every file against the manifest before it deserializes anything, refuses files the
- * manifest does not list, and refuses model archives with entries Anneal does not write.
+ * manifest does not list, refuses model archives with entries Anneal does not write, and lets DL4J read the model
+ * only with Java deserialization refused ({@link DeserializationFilter}).
  */
 public final class CheckpointStore {
     public static final String MODEL = "model.zip";
@@ -254,13 +254,7 @@ public final class CheckpointStore {
                 throw new CheckpointException(new Path(dir, VOCABULARY) + ": vocabulary hash " + vocab.sha256()
                         + " differs from the manifest's " + vocabInfo.get("sha256"));
             }
-            ModelArchive.check(fs, new Path(dir, MODEL));
-            ComputationGraph graph;
-            try (InputStream in = fs.open(new Path(dir, MODEL))) {
-                graph = ModelSerializer.restoreComputationGraph(in, loadUpdater);
-            } catch (RuntimeException e) {
-                throw new CheckpointException(new Path(dir, MODEL) + ": not a DL4J ComputationGraph: " + e, e);
-            }
+            ComputationGraph graph = ModelArchive.load(fs, new Path(dir, MODEL), loadUpdater);
             CheckpointInfo info = new CheckpointInfo(String.valueOf(manifest.get("job")),
                     ((Number) manifest.get("step")).longValue(), ((Number) manifest.get("epoch")).intValue(),
                     ((Number) manifest.get("seed")).longValue(), map(manifest, "network", dir),

@@ -308,6 +308,24 @@ class CheckpointStoreTest {
     }
 
     @Test
+    void manifestNamingAFileOutsideTheCheckpointIsRefused() throws Exception {
+        store.writeStep(runDir, checkpoint(3));
+        Files.writeString(run.resolve("outside.txt"), "not part of any checkpoint");
+        Path manifest = stepDir(3).resolve("manifest.json");
+        Map<String, Object> m = readJson(manifest);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> files = (Map<String, Object>) m.get("files");
+        files.put("../../outside.txt", Map.of("sha256", sha256(run.resolve("outside.txt")),
+                "bytes", Files.size(run.resolve("outside.txt"))));
+        replace(manifest, JSON.writeValueAsBytes(m));
+
+        CheckpointException e = refused(() -> store.read(runDir, true));
+
+        assertTrue(e.getMessage().contains("'../../outside.txt'") && e.getMessage().contains("not a plain file name"),
+                e.getMessage());
+    }
+
+    @Test
     void manifestOfAnotherFormatIsRefused() throws IOException {
         store.writeStep(runDir, checkpoint(3));
         Path manifest = stepDir(3).resolve("manifest.json");
