@@ -149,7 +149,8 @@ class HdfsCheckpointFaultTest {
     private static List<Long> liveReplicas(DistributedFileSystem fs, Path file) throws IOException {
         List<String> running = cluster.getDataNodes().stream().filter(DataNode::isDatanodeUp)
                 .map(dn -> dn.getDatanodeId().getXferAddr()).toList();
-        return fs.getClient().getLocatedBlocks(file.toUri().getPath(), 0, Long.MAX_VALUE).getLocatedBlocks().stream()
+        return fs.getClient().getLocatedBlocks(file.toUri().getPath(), 0, Long.MAX_VALUE).getLocatedBlocks()
+                .stream()
                 .map(b -> java.util.Arrays.stream(b.getLocations()).filter(d -> running.contains(d.getXferAddr()))
                         .count()).toList();
     }
