@@ -25,6 +25,7 @@ import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,9 +42,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * <p>Most of a write is spent writing and reading back files, so kills at random moments land there; the windows
  * between a checkpoint's rename, {@code LATEST}'s replacement and retention last microseconds to milliseconds. So a
  * quarter of the kills is timed at random, and the others are fired when the directory shows a moment's start: a new
- * checkpoint directory appearing (its rename into place), {@code LATEST}'s temporary file appearing, and
- * {@code LATEST} being replaced (plus a random few milliseconds, into retention); inotify's latency then spreads
- * them over the narrow windows that follow.
+ * checkpoint directory appearing (its rename into place), {@code LATEST}'s temporary file appearing, and retention
+ * renaming the oldest checkpoint aside to delete it; inotify's latency then spreads them over the narrow windows
+ * that follow.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class CrashSafetyTest {
@@ -53,8 +54,6 @@ class CrashSafetyTest {
      * demo's model (a writer's first write takes 0.4-0.8 s, later ones 0.1-0.3 s on two cores).
      */
     static final int KILL_WINDOW_MS = 900;
-    /** Kills after LATEST's replacement land up to this many milliseconds later, while retention runs. */
-    static final int RETENTION_WINDOW_MS = 60;
     static final int KEEP_LAST = 3;
 
     @TempDir
@@ -68,7 +67,7 @@ class CrashSafetyTest {
 
     /** When a trial kills its writer. */
     private enum Moment {
-        AT_RANDOM, WHEN_A_CHECKPOINT_APPEARS, WHEN_LATEST_IS_BEING_WRITTEN, SHORTLY_AFTER_LATEST_IS_REPLACED
+        AT_RANDOM, WHEN_A_CHECKPOINT_APPEARS, WHEN_LATEST_IS_BEING_WRITTEN, WHEN_RETENTION_STARTS
     }
 
     @Test
@@ -100,14 +99,18 @@ class CrashSafetyTest {
                         "trial " + trial + ": the writer continues from the step LATEST named after the last kill");
                 // The next writer starts now, so that its JVM start-up overlaps this trial; it waits for its GO.
                 next = trial + 1 < TRIALS ? start(run, trial + 1) : null;
+                long published = previousStep;
                 switch (moment) {
                     case AT_RANDOM -> Thread.sleep(random.nextInt(KILL_WINDOW_MS));
-                    case WHEN_A_CHECKPOINT_APPEARS -> awaitCreated(watch, "step-[0-9]+", writer);
-                    case WHEN_LATEST_IS_BEING_WRITTEN -> awaitCreated(watch, "\\.LATEST\\..*\\.tmp", writer);
-                    case SHORTLY_AFTER_LATEST_IS_REPLACED -> {
-                        awaitCreated(watch, CheckpointStore.LATEST, writer);
-                        Thread.sleep(random.nextInt(RETENTION_WINDOW_MS));
-                    }
+                    case WHEN_A_CHECKPOINT_APPEARS -> awaitCreated(watch, "a checkpoint renamed into place",
+                            n -> n.matches("step-[0-9]+"), writer);
+                    case WHEN_LATEST_IS_BEING_WRITTEN -> awaitCreated(watch, "LATEST's temporary file",
+                            n -> n.matches("\\.LATEST\\..*\\.tmp"), writer);
+                    // Retention renames the oldest checkpoint aside before deleting it; a write's temporary is
+                    // always for a step past the last published one.
+                    case WHEN_RETENTION_STARTS -> awaitCreated(watch, "an old checkpoint renamed aside",
+                            n -> n.matches("\\.step-[0-9]+\\..*\\.tmp") && step(n.substring(1)) <= published,
+                            writer);
                 }
                 if (!writer.process().isAlive()) {
                     fail("trial " + trial + ": the writer stopped on its own before the kill; its log:\n"
@@ -134,28 +137,29 @@ class CrashSafetyTest {
     }
 
     /**
-     * Waits until an entry whose name matches {@code name} is created (or renamed into place) in the watched
+     * Waits until an entry whose name passes {@code wanted} is created or renamed into place in the watched
      * directory, failing with the writer's log if it stops first.
      */
-    private static void awaitCreated(WatchService watch, String name, Writer writer) throws Exception {
+    private static void awaitCreated(WatchService watch, String what, Predicate<String> wanted, Writer writer)
+            throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
             WatchKey key = watch.poll(100, TimeUnit.MILLISECONDS);
             if (key == null) {
                 if (!writer.process().isAlive()) {
-                    fail("the writer stopped on its own (exit " + writer.process().exitValue() + ") before " + name
+                    fail("the writer stopped on its own (exit " + writer.process().exitValue() + ") before " + what
                             + " appeared; its log:\n" + tail(writer.log()));
                 }
                 continue;
             }
             for (WatchEvent<?> event : key.pollEvents()) {
-                if (event.context() instanceof Path p && p.getFileName().toString().matches(name)) {
+                if (event.context() instanceof Path p && wanted.test(p.getFileName().toString())) {
                     return;
                 }
             }
             key.reset();
         }
-        throw new AssertionError("no " + name + " appeared within 30 s; the writer's log:\n" + tail(writer.log()));
+        throw new AssertionError("no " + what + " appeared within 30 s; the writer's log:\n" + tail(writer.log()));
     }
 
     /**
