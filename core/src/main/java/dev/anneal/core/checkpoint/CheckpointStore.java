@@ -212,8 +212,13 @@ public final class CheckpointStore {
             }
             List<String> deleted = new ArrayList<>();
             for (RetentionPolicy.Entry e : policy.toDelete(entries, latest)) {
-                discard(fs, new Path(checkpoints, e.name()));
-                deleted.add(e.name());
+                try {
+                    discard(fs, new Path(checkpoints, e.name()));
+                    deleted.add(e.name());
+                } catch (IOException failed) {
+                    // A checkpoint kept too long costs space; a run stopped for it would cost the training.
+                    LOG.warn("retention could not remove {}: {}", new Path(checkpoints, e.name()), failed.toString());
+                }
             }
             if (!deleted.isEmpty()) {
                 LOG.info("retention removed {} from {}", deleted, checkpoints);
