@@ -7,6 +7,7 @@ import dev.anneal.core.checkpoint.CheckpointInfo;
 import dev.anneal.core.checkpoint.CheckpointStore;
 import dev.anneal.core.config.FinetuneConfig;
 import dev.anneal.core.task.BinaryMetrics;
+import dev.anneal.core.task.CheckpointFit;
 import dev.anneal.core.task.StableSplit;
 import dev.anneal.core.task.TaskAdapter;
 import dev.anneal.core.text.CharVocabulary;
@@ -52,7 +53,8 @@ public final class FinetuneJob {
     }
 
     /**
-     * Checks the input, loads and verifies the checkpoint and adapts it, all before Spark starts, then trains.
+     * Checks the input, loads and verifies the checkpoint, checks that it fits the config ({@link CheckpointFit}) and
+     * adapts it, all before Spark starts, then trains.
      *
      * @param allowFallback when the checkpoint a run directory's LATEST names is damaged, use the newest of its other
      *                      checkpoints that verifies, and say which
@@ -80,6 +82,9 @@ public final class FinetuneJob {
                         + " (--allow-fallback uses the newest valid checkpoint of the run instead)", e) : e;
             }
         }
+        // Every way the checkpoint does not fit the config, at once and before the output or Spark is touched.
+        CheckpointFit.require(checkpointDir.toString(), pretrained, store.manifest(checkpointDir), config.freeze(),
+                config.maxLength());
         ComputationGraph graph = TaskAdapter.binaryClassifier(pretrained, config.pooling(), config.freeze(),
                 config.training().learningRate(), config.seed());
         RunDirectory.prepare(config.output(), overwrite, hadoop);

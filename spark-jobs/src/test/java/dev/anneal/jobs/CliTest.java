@@ -154,6 +154,27 @@ class CliTest {
     }
 
     @Test
+    void checkpointThatDoesNotFitTheConfigIsBadInputListingEveryDifference() throws IOException {
+        CharVocabulary vocab = CharVocabulary.fromCounts(Map.of((int) 'a', 2L, (int) 'b', 1L), 10);
+        var graph = new LstmLanguageModelSpec(vocab.size(), 3, 4, 1).build(1, new Adam(0.01), DataType.FLOAT);
+        org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(dir.resolve("run").toUri());
+        new CheckpointStore(new Configuration()).writeStep(run, new Checkpoint(graph, vocab, new CheckpointInfo(
+                "pretrain", 10, 1, 1, Map.of("kind", "lstm-lm", "encoderOutput", "lstm_0", "head", "head",
+                "vocabularySize", 7), Map.of(), Map.of())));
+        Path labeled = dir.resolve("emails.jsonl");
+        Files.writeString(labeled, "{\"text\":\"hi\",\"label\":0}\n");
+
+        assertEquals(3, run("finetune", "--input", labeled.toString(), "--checkpoint", dir.resolve("run").toString(),
+                "--output", dir.resolve("out").toString(), "--set", "task.freeze=embedding,lstm_1,head"));
+
+        assertTrue(err.contains("step-10 does not fit the fine-tune config (3 differences): 1) "), err);
+        assertTrue(err.contains("network.vocabularySize is 7, but vocab.json has 4 entries")
+                && err.contains("'lstm_1'") && err.contains("'head'"), err);
+        assertEquals(1, err.strip().lines().count(), "one line, no stack trace: " + err);
+        assertFalse(Files.exists(dir.resolve("out")), "nothing is written when the checkpoint does not fit");
+    }
+
+    @Test
     void existingOutputIsRefusedWithoutOverwrite() throws IOException {
         Path corpus = dir.resolve("corpus.txt");
         Files.writeString(corpus, "some text\n");

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.anneal.core.AnnealVersion;
 import dev.anneal.core.text.CharVocabulary;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileContext;
@@ -21,9 +22,11 @@ import org.slf4j.LoggerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -35,6 +38,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.regex.Pattern;
 
 /**
  * Writes and reads checkpoints through Hadoop's FileSystem API, so {@code hdfs://}, {@code s3a://} and
@@ -45,7 +49,8 @@ import java.util.UUID;
  * is written under a temporary name, read back and verified, then renamed into place, so a reader never sees a
  * partial one. A run directory's {@code checkpoints/LATEST} names its newest checkpoint and is replaced atomically.
  * The loader verifies every file against the manifest before it deserializes anything, refuses files the
- * manifest does not list, and refuses model archives with entries Anneal does not write.
+ * manifest does not list, refuses model archives with entries Anneal does not write, and lets DL4J read the model
+ * only with Java deserialization refused ({@link DeserializationFilter}).
  */
 public final class CheckpointStore {
     public static final String MODEL = "model.zip";
@@ -56,6 +61,10 @@ public final class CheckpointStore {
     public static final String FORMAT = "anneal-checkpoint";
     public static final int FORMAT_VERSION = 1;
     private static final long MAX_MANIFEST_BYTES = 16L << 20;
+    private static final String TEMPORARY_SUFFIX = ".tmp";
+    /** Names {@link #temporary} gives: a hidden name, a UUID, {@code .tmp}. */
+    private static final Pattern TEMPORARY = Pattern.compile(
+            "\\.(step-[0-9]+|" + LATEST + ")\\.[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\\.tmp");
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -68,25 +77,111 @@ public final class CheckpointStore {
     /**
      * Writes {@code checkpoint} as {@code <runDir>/checkpoints/step-<step>} and points {@code LATEST} at it.
      *
+     * <p>A writer killed part-way leaves at most a temporary directory or file (hidden, named {@code .<name>.<uuid>.tmp})
+     * and, when killed between the checkpoint's rename and {@code LATEST}'s, a complete checkpoint that {@code LATEST}
+     * does not name. This method, run by the next writer of the run, removes the temporaries and replaces such an
+     * unpublished checkpoint when it writes the same step again, as a run resumed from {@code LATEST} does. It assumes
+     * one writer per run directory, as {@code pretrain} is.
+     *
      * @return the checkpoint directory
+     * @throws CheckpointException when the step is one {@code LATEST} already names or has passed
      */
     public Path writeStep(Path runDir, Checkpoint checkpoint) {
         Path checkpoints = new Path(runDir, CHECKPOINTS);
         Path dir = new Path(checkpoints, "step-" + checkpoint.info().step());
-        write(dir, checkpoint);
         Path latest = new Path(checkpoints, LATEST);
-        Path tmp = new Path(checkpoints, "." + LATEST + "." + UUID.randomUUID() + ".tmp");
+        try {
+            FileSystem fs = checkpoints.getFileSystem(hadoopConf);
+            if (fs.exists(checkpoints)) {
+                removeTemporaries(fs, checkpoints);
+                if (fs.exists(dir)) {
+                    long published = fs.exists(latest) ? stepNamed(fs, latest) : -1;
+                    if (checkpoint.info().step() <= published) {
+                        throw new CheckpointException("checkpoint " + dir + " already exists and " + latest
+                                + " names step " + published + "; refusing to overwrite it");
+                    }
+                    LOG.warn("replacing {}: {} names step {}, so a writer stopped before publishing it", dir, latest,
+                            published);
+                    discard(fs, dir);
+                }
+            }
+        } catch (IOException e) {
+            throw new CheckpointException("cannot prepare " + checkpoints + " for " + dir.getName() + ": "
+                    + e.getMessage(), e);
+        }
+        write(dir, checkpoint);
+        Path tmp = temporary(latest);
         try {
             FileSystem fs = latest.getFileSystem(hadoopConf);
-            try (FSDataOutputStream out = fs.create(tmp, false)) {
-                out.write((dir.getName() + "\n").getBytes(StandardCharsets.UTF_8));
-            }
-            // FileSystem.rename will not replace an existing file on HDFS; FileContext's OVERWRITE rename is atomic.
-            FileContext.getFileContext(latest.toUri(), hadoopConf).rename(tmp, latest, Options.Rename.OVERWRITE);
+            replaceAtomically(fs, tmp, latest, (dir.getName() + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
+            deleteQuietly(tmp);
             throw new CheckpointException("cannot update " + latest + ": " + e.getMessage(), e);
         }
         return dir;
+    }
+
+    /**
+     * Replaces {@code target} with a file holding {@code content}, written first as {@code tmp}, so that a reader
+     * finds either the old content or the new one, even when the writer is killed in between.
+     */
+    private void replaceAtomically(FileSystem fs, Path tmp, Path target, byte[] content) throws IOException {
+        if ("file".equals(fs.getScheme())) {
+            // On the local filesystem FileContext's OVERWRITE rename deletes the target before renaming (Hadoop's
+            // AbstractFileSystem default), and renames the .crc sidecar in a second step: a kill in either gap
+            // leaves LATEST missing or failing its checksum. rename(2) replaces the file in one step; the file is
+            // written without a sidecar, and a sidecar an earlier version left is removed first.
+            FileSystem raw = fs instanceof ChecksumFileSystem checksummed ? checksummed.getRawFileSystem() : fs;
+            try (FSDataOutputStream out = raw.create(tmp, false)) {
+                out.write(content);
+            }
+            raw.delete(new Path(target.getParent(), "." + target.getName() + ".crc"), false);
+            Files.move(Paths.get(raw.makeQualified(tmp).toUri()), Paths.get(raw.makeQualified(target).toUri()),
+                    StandardCopyOption.ATOMIC_MOVE);
+        } else {
+            try (FSDataOutputStream out = fs.create(tmp, false)) {
+                out.write(content);
+            }
+            // FileSystem.rename will not replace an existing file on HDFS; FileContext's OVERWRITE rename is atomic
+            // there (one namenode operation).
+            FileContext.getFileContext(target.toUri(), hadoopConf).rename(tmp, target, Options.Rename.OVERWRITE);
+        }
+    }
+
+    /** The step of the checkpoint a {@code LATEST} file names. */
+    private static long stepNamed(FileSystem fs, Path latest) throws IOException {
+        String name = new String(readAll(fs, latest, 4096), StandardCharsets.UTF_8).trim();
+        if (!name.matches("step-[0-9]+")) {
+            throw new CheckpointException(latest + ": expected a checkpoint name like step-120, got '" + name + "'");
+        }
+        return Long.parseLong(name.substring(5));
+    }
+
+    /** A hidden sibling name for writing {@code path}'s content before it is renamed into place. */
+    private static Path temporary(Path path) {
+        return new Path(path.getParent(), "." + path.getName() + "." + UUID.randomUUID() + TEMPORARY_SUFFIX);
+    }
+
+    /** Removes the temporaries that writers killed part-way left in {@code checkpoints}. */
+    private static void removeTemporaries(FileSystem fs, Path checkpoints) throws IOException {
+        for (FileStatus st : fs.listStatus(checkpoints)) {
+            if (TEMPORARY.matcher(st.getPath().getName()).matches()) {
+                LOG.info("removing {}, left by a writer that was stopped part-way", st.getPath());
+                fs.delete(st.getPath(), true);
+            }
+        }
+    }
+
+    /**
+     * Removes a checkpoint directory so that no reader ever sees it half-deleted: it is renamed to a temporary name
+     * first (one atomic step), then deleted; a kill during the deletion leaves a temporary, not a damaged checkpoint.
+     */
+    private static void discard(FileSystem fs, Path dir) throws IOException {
+        Path doomed = temporary(dir);
+        if (!fs.rename(dir, doomed)) {
+            throw new IOException("cannot rename " + dir + " to " + doomed);
+        }
+        fs.delete(doomed, true);
     }
 
     /**
@@ -117,8 +212,12 @@ public final class CheckpointStore {
             }
             List<String> deleted = new ArrayList<>();
             for (RetentionPolicy.Entry e : policy.toDelete(entries, latest)) {
-                if (fs.delete(new Path(checkpoints, e.name()), true)) {
+                try {
+                    discard(fs, new Path(checkpoints, e.name()));
                     deleted.add(e.name());
+                } catch (IOException failed) {
+                    // A checkpoint kept too long costs space; a run stopped for it would cost the training.
+                    LOG.warn("retention could not remove {}: {}", new Path(checkpoints, e.name()), failed.toString());
                 }
             }
             if (!deleted.isEmpty()) {
@@ -136,7 +235,7 @@ public final class CheckpointStore {
      */
     public void write(Path dir, Checkpoint checkpoint) {
         long started = System.nanoTime();
-        Path tmp = new Path(dir.getParent(), "." + dir.getName() + "." + UUID.randomUUID() + ".tmp");
+        Path tmp = temporary(dir);
         try {
             FileSystem fs = dir.getFileSystem(hadoopConf);
             if (fs.exists(dir)) {
@@ -254,13 +353,7 @@ public final class CheckpointStore {
                 throw new CheckpointException(new Path(dir, VOCABULARY) + ": vocabulary hash " + vocab.sha256()
                         + " differs from the manifest's " + vocabInfo.get("sha256"));
             }
-            ModelArchive.check(fs, new Path(dir, MODEL));
-            ComputationGraph graph;
-            try (InputStream in = fs.open(new Path(dir, MODEL))) {
-                graph = ModelSerializer.restoreComputationGraph(in, loadUpdater);
-            } catch (RuntimeException e) {
-                throw new CheckpointException(new Path(dir, MODEL) + ": not a DL4J ComputationGraph: " + e, e);
-            }
+            ComputationGraph graph = ModelArchive.load(fs, new Path(dir, MODEL), loadUpdater);
             CheckpointInfo info = new CheckpointInfo(String.valueOf(manifest.get("job")),
                     ((Number) manifest.get("step")).longValue(), ((Number) manifest.get("epoch")).intValue(),
                     ((Number) manifest.get("seed")).longValue(), map(manifest, "network", dir),

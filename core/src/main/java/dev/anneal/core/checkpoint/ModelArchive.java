@@ -2,6 +2,8 @@ package dev.anneal.core.checkpoint;
 
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,7 +16,9 @@ import java.util.zip.ZipInputStream;
 /**
  * Checks a checkpoint's {@code model.zip} before DL4J reads it: only the entries Anneal writes (configuration, parameters,
  * updater state), each once and under a size cap. DL4J's loader would run Java deserialization on other entries
- * ({@code preprocessor.bin}, {@code objects/*}), so a file that carries them is refused unread.
+ * ({@code preprocessor.bin}, {@code objects/*}), so a file that carries them is refused unread; and DL4J then reads
+ * it under {@link DeserializationFilter}, so should an entry get past the list, its objects are still not
+ * deserialized.
  */
 final class ModelArchive {
     /** Entry name → the most bytes it may expand to. */
@@ -26,12 +30,39 @@ final class ModelArchive {
     private ModelArchive() {
     }
 
+    /** Checks {@code model} (see {@link #check}), then has DL4J read it with Java deserialization refused. */
+    static ComputationGraph load(FileSystem fs, Path model, boolean loadUpdater) throws IOException {
+        check(fs, model);
+        try (InputStream in = fs.open(model)) {
+            return restoreRefusingDeserialization(in, loadUpdater, model);
+        }
+    }
+
+    /**
+     * DL4J's loader under the deserialization filter, without the allow-list: {@link #load} is the way in; this is
+     * separate so that a test can hand it what the allow-list would have stopped.
+     */
+    static ComputationGraph restoreRefusingDeserialization(InputStream in, boolean loadUpdater, Path model)
+            throws IOException {
+        return DeserializationFilter.refuseAllWhile(model.toString(), () -> {
+            try {
+                return ModelSerializer.restoreComputationGraph(in, loadUpdater);
+            } catch (RuntimeException e) {
+                throw new CheckpointException(model + ": not a DL4J ComputationGraph: " + e, e);
+            }
+        });
+    }
+
     static void check(FileSystem fs, Path model) throws IOException {
         Set<String> seen = new HashSet<>();
         try (InputStream raw = fs.open(model); ZipInputStream zip = new ZipInputStream(raw)) {
             byte[] buf = new byte[1 << 16];
             for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
                 String name = e.getName();
+                if (name.startsWith("/") || name.startsWith("\\") || name.contains("..") || name.contains(":")) {
+                    throw new CheckpointException(model + ": entry name '" + name + "' points outside the archive "
+                            + "(path traversal); refusing to load it");
+                }
                 Long cap = ALLOWED.get(name);
                 if (cap == null) {
                     throw new CheckpointException(model + ": holds entry '" + name + "', which Anneal does not write; "

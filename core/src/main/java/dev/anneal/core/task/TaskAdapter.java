@@ -1,14 +1,12 @@
 package dev.anneal.core.task;
 
 import dev.anneal.core.checkpoint.Checkpoint;
-import dev.anneal.core.checkpoint.CheckpointException;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.deeplearning4j.nn.weights.WeightInit;
@@ -16,13 +14,12 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
-import java.util.Arrays;
 import java.util.List;
 
 /**
  * Turns a pretrained network into the one a task trains: the pretraining head is removed by name, the encoder's
  * output is pooled over time, a new head is attached, and the named layers are frozen. Fails before any training
- * when the checkpoint does not fit the task, naming what differs.
+ * when the checkpoint does not fit the task, naming what differs ({@link CheckpointFit}).
  */
 public final class TaskAdapter {
     public static final String POOL = "pool";
@@ -43,32 +40,9 @@ public final class TaskAdapter {
      */
     public static ComputationGraph binaryClassifier(Checkpoint pretrained, String pooling, List<String> freeze,
                                                     double learningRate, long seed) {
-        String kind = pretrained.info().networkKind();
-        if (!TEXT_ENCODERS.contains(kind)) {
-            throw new CheckpointException("the checkpoint holds a '" + kind + "' network; a text classifier needs one of "
-                    + TEXT_ENCODERS);
-        }
+        CheckpointFit.require("the checkpoint", pretrained, null, freeze, 0);
         ComputationGraph source = pretrained.graph();
-        Object declared = pretrained.info().network().get("encoderOutput");
-        if (declared == null) {
-            throw new CheckpointException("the checkpoint's manifest has no network.encoderOutput");
-        }
-        String encoderOutput = declared.toString();
-        List<String> names = Arrays.stream(source.getVertices()).map(GraphVertex::getVertexName).toList();
-        if (!names.contains(encoderOutput) || source.getLayer(encoderOutput) == null || encoderOutput.equals(HEAD)) {
-            throw new CheckpointException("the checkpoint's manifest names encoder output '" + encoderOutput
-                    + "', but its network has layers " + names);
-        }
-        if (!names.contains(HEAD)) {
-            throw new CheckpointException("the checkpoint's network has no '" + HEAD + "' to replace; layers: " + names);
-        }
-        for (String f : freeze) {
-            if (!names.contains(f) || f.equals(HEAD)) {
-                throw new CheckpointException("task.freeze names '" + f + "', which is not an encoder layer of the "
-                        + "checkpoint's network; encoder layers: "
-                        + names.stream().filter(n -> !n.equals(HEAD) && source.getLayer(n) != null).toList());
-            }
-        }
+        String encoderOutput = pretrained.info().network().get("encoderOutput").toString();
         long width = ((FeedForwardLayer) source.getLayer(encoderOutput).conf().getLayer()).getNOut();
 
         TransferLearning.GraphBuilder builder = new TransferLearning.GraphBuilder(source.clone())

@@ -228,6 +228,68 @@ class CheckpointStoreTest {
     }
 
     @Test
+    void aCheckpointLatestDoesNotNameIsReplacedWhenItsStepIsWrittenAgain() throws IOException {
+        // What a writer killed between the checkpoint's rename and LATEST's leaves: step-4 complete, LATEST at step-3.
+        store.writeStep(runDir, checkpoint(3));
+        store.writeStep(runDir, checkpoint(4));
+        Files.writeString(run.resolve("checkpoints/LATEST"), "step-3\n");
+        assertEquals(3, store.read(runDir, false).info().step(), "readers go by LATEST");
+
+        // A run resumed from LATEST reaches step 4 again, with other weights.
+        Checkpoint redone = new Checkpoint(graph.clone(), vocab, checkpoint(4).info());
+        redone.graph().params().addi(1.0);
+        store.writeStep(runDir, redone);
+
+        assertEquals("step-4\n", Files.readString(run.resolve("checkpoints/LATEST")));
+        assertEquals(redone.graph().params(), store.read(runDir, false).graph().params());
+        assertEquals(List.of(), temporaries());
+    }
+
+    @Test
+    void temporariesOfAKilledWriterAreNeverReadAndAreRemovedByTheNextWrite() throws IOException {
+        store.writeStep(runDir, checkpoint(3));
+        Path checkpoints = run.resolve("checkpoints");
+        Path partial = Files.createDirectories(checkpoints.resolve(".step-4." + java.util.UUID.randomUUID() + ".tmp"));
+        Files.write(partial.resolve("model.zip"), new byte[] {'P', 'K', 3, 4});
+        Files.writeString(checkpoints.resolve(".LATEST." + java.util.UUID.randomUUID() + ".tmp"), "step-4\n");
+        Files.writeString(checkpoints.resolve(".keep"), "not Anneal's");
+
+        assertEquals("step-3", store.readNewestValid(runDir, false).dir().getName());
+        Path model = stepDir(3).resolve("model.zip");
+        byte[] intact = Files.readAllBytes(model);
+        replace(model, java.util.Arrays.copyOf(intact, 100));
+        CheckpointException none = refused(() -> store.readNewestValid(runDir, false));
+        assertFalse(none.getMessage().contains(".tmp"), "a temporary is never taken for a checkpoint, even when "
+                + "nothing else is left: " + none.getMessage());
+        replace(model, intact);
+
+        store.writeStep(runDir, checkpoint(5));
+
+        assertEquals(List.of(), temporaries());
+        assertTrue(Files.exists(checkpoints.resolve(".keep")), "files that are not Anneal's temporaries stay");
+        assertEquals(5, store.read(runDir, false).info().step());
+    }
+
+    @Test
+    void latestOnTheLocalFilesystemHasNoChecksumSidecarThatAKillCouldLeaveStale() throws IOException {
+        store.writeStep(runDir, checkpoint(3));
+        // An earlier Anneal wrote LATEST with a sidecar; the next replacement removes it rather than leave it stale.
+        Path sidecar = run.resolve("checkpoints/.LATEST.crc");
+        Files.write(sidecar, new byte[] {'c', 'r', 'c', 0, 0, 0, 2, 0, 1, 2, 3, 4});
+
+        store.writeStep(runDir, checkpoint(4));
+
+        assertFalse(Files.exists(sidecar));
+        assertEquals(4, store.read(runDir, false).info().step());
+    }
+
+    private List<String> temporaries() throws IOException {
+        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList();
+        }
+    }
+
+    @Test
     void flippedByteInModelIsRefusedNamingBothHashes() throws Exception {
         store.writeStep(runDir, checkpoint(3));
         Path model = stepDir(3).resolve("model.zip");
@@ -305,6 +367,24 @@ class CheckpointStoreTest {
 
         assertTrue(e.getMessage().contains("preprocessor.bin"), e.getMessage());
         assertTrue(e.getMessage().contains("not listed"), e.getMessage());
+    }
+
+    @Test
+    void manifestNamingAFileOutsideTheCheckpointIsRefused() throws Exception {
+        store.writeStep(runDir, checkpoint(3));
+        Files.writeString(run.resolve("outside.txt"), "not part of any checkpoint");
+        Path manifest = stepDir(3).resolve("manifest.json");
+        Map<String, Object> m = readJson(manifest);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> files = (Map<String, Object>) m.get("files");
+        files.put("../../outside.txt", Map.of("sha256", sha256(run.resolve("outside.txt")),
+                "bytes", Files.size(run.resolve("outside.txt"))));
+        replace(manifest, JSON.writeValueAsBytes(m));
+
+        CheckpointException e = refused(() -> store.read(runDir, true));
+
+        assertTrue(e.getMessage().contains("'../../outside.txt'") && e.getMessage().contains("not a plain file name"),
+                e.getMessage());
     }
 
     @Test
