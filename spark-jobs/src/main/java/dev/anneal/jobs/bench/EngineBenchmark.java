@@ -110,9 +110,10 @@ public final class EngineBenchmark {
                 }
             }
         }
-        System.out.printf("RESULT {\"mode\":\"%s\",\"master\":\"%s\",\"workers\":%d,\"averagingFrequency\":%d,"
+        System.out.printf("RESULT {\"mode\":\"%s\",\"threads\":\"%s\",\"master\":\"%s\",\"workers\":%d,\"averagingFrequency\":%d,"
                         + "\"threshold\":%s,\"epochs\":%d,\"samplesPerSecond\":%s,\"testAccuracy\":%s,\"target\":%s,"
-                        + "\"secondsToTarget\":%s,\"bytesPerIteration\":%s}%n", mode, master,
+                        + "\"secondsToTarget\":%s,\"bytesPerIteration\":%s}%n", mode,
+                System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"), master,
                 mode.equals("single") ? 1 : workers, frequency, threshold, epochs, rates, accuracies, target,
                 Double.isNaN(toTarget) ? "null" : String.format("%.2f", toTarget), bytesPerIteration);
         if (spark != null) {
