@@ -26,7 +26,8 @@ public final class EngineBenchmarkCluster {
         String target = args[2];
         int runs = Integer.parseInt(args[3]);
         Path dir = Files.createDirectories(Path.of(args[4]).toAbsolutePath());
-        Path repo = Path.of("").toAbsolutePath();
+        // Run from spark-jobs/, as the cluster fixture expects (it reads target/*-classpath.txt).
+        Path repo = Path.of("..").toAbsolutePath().normalize();
         Path jar = repo.resolve("spark-jobs/target/anneal-jobs.jar");
         String jvmOptions = Files.readString(repo.resolve("spark-jobs/target/classes/anneal-jvm-options.txt")).trim();
 

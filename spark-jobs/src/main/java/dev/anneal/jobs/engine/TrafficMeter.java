@@ -85,7 +85,9 @@ final class TrafficMeter extends SparkListener {
         if (metrics == null) {
             return;
         }
-        long shuffled = metrics.shuffleWriteMetrics().bytesWritten() + metrics.shuffleReadMetrics().totalBytesRead();
+        // A shuffle's bytes are counted once, where they are written. DL4J's training stages also read the pass's
+        // minibatches from the engine's deal; that is data, counted when the deal wrote it.
+        long shuffled = metrics.shuffleWriteMetrics().bytesWritten();
         String stage = stageNames.getOrDefault(event.stageId(), "");
         if (stage.contains("TrainingMaster")) {
             results.addAndGet(metrics.resultSize() + shuffled);
