@@ -13,6 +13,8 @@ import org.nd4j.parameterserver.distributed.v2.ModelParameterServer;
 import org.nd4j.parameterserver.distributed.v2.transport.Transport;
 import org.nd4j.parameterserver.distributed.v2.transport.impl.AeronUdpTransport;
 
+import org.slf4j.LoggerFactory;
+
 import java.lang.reflect.Field;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,6 +41,7 @@ final class TrafficMeter extends SparkListener {
     private final AtomicLong dataShuffle = new AtomicLong();
     private final SparkContext sc;
     private long transportAtStart;
+    private static volatile boolean transportWarned;
 
     TrafficMeter(SparkContext sc) {
         this.sc = sc;
@@ -123,6 +126,12 @@ final class TrafficMeter extends SparkListener {
             return counters.getCounterValue(SystemCounterDescriptor.BYTES_SENT.id())
                     + counters.getCounterValue(SystemCounterDescriptor.BYTES_RECEIVED.id());
         } catch (ReflectiveOperationException | RuntimeException e) {
+            // A DL4J or Aeron whose internals differ: the figure is missing, training is not affected.
+            if (!transportWarned) {
+                transportWarned = true;
+                LoggerFactory.getLogger(TrafficMeter.class).warn("cannot read the gradient-sharing transport's byte "
+                        + "counters ({}); transportBytes will read 0", e.toString());
+            }
             return 0;
         }
     }
