@@ -1,13 +1,11 @@
 package dev.anneal.core.checkpoint;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.anneal.core.AnnealVersion;
 import dev.anneal.core.text.CharVocabulary;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.ChecksumFileSystem;
-import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileStatus;
@@ -19,17 +17,13 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -60,7 +54,6 @@ public final class CheckpointStore {
     public static final String LATEST = "LATEST";
     public static final String FORMAT = "anneal-checkpoint";
     public static final int FORMAT_VERSION = 1;
-    private static final long MAX_MANIFEST_BYTES = 16L << 20;
     private static final String TEMPORARY_SUFFIX = ".tmp";
     /** Names {@link #temporary} gives: a hidden name, a UUID, {@code .tmp}. */
     private static final Pattern TEMPORARY = Pattern.compile(
@@ -150,7 +143,7 @@ public final class CheckpointStore {
 
     /** The step of the checkpoint a {@code LATEST} file names. */
     private static long stepNamed(FileSystem fs, Path latest) throws IOException {
-        String name = new String(readAll(fs, latest, 4096), StandardCharsets.UTF_8).trim();
+        String name = new String(CheckpointFiles.readAll(fs, latest, 4096), StandardCharsets.UTF_8).trim();
         if (!name.matches("step-[0-9]+")) {
             throw new CheckpointException(latest + ": expected a checkpoint name like step-120, got '" + name + "'");
         }
@@ -195,7 +188,8 @@ public final class CheckpointStore {
         try {
             FileSystem fs = checkpoints.getFileSystem(hadoopConf);
             String latest = fs.exists(new Path(checkpoints, LATEST))
-                    ? new String(readAll(fs, new Path(checkpoints, LATEST), 4096), StandardCharsets.UTF_8).trim() : "";
+                    ? new String(CheckpointFiles.readAll(fs, new Path(checkpoints, LATEST), 4096),
+                            StandardCharsets.UTF_8).trim() : "";
             List<RetentionPolicy.Entry> entries = new ArrayList<>();
             for (FileStatus st : fs.listStatus(checkpoints)) {
                 String name = st.getPath().getName();
@@ -203,7 +197,7 @@ public final class CheckpointStore {
                     continue;
                 }
                 try {
-                    Map<String, Object> m = readManifest(fs, st.getPath());
+                    Map<String, Object> m = CheckpointFiles.readManifest(fs, st.getPath());
                     entries.add(new RetentionPolicy.Entry(name, ((Number) m.get("step")).longValue(),
                             ((Number) m.get("epoch")).intValue()));
                 } catch (CheckpointException | ClassCastException e) {
@@ -251,7 +245,7 @@ public final class CheckpointStore {
             try (FSDataOutputStream out = fs.create(new Path(tmp, MANIFEST), false)) {
                 out.write(manifest);
             }
-            verify(fs, tmp, readManifest(fs, tmp));
+            CheckpointFiles.verify(fs, tmp, CheckpointFiles.readManifest(fs, tmp));
             if (!fs.rename(tmp, dir)) {
                 throw new CheckpointException("cannot rename " + tmp + " to " + dir
                         + (fs.exists(dir) ? ": the target appeared meanwhile" : ""));
@@ -292,7 +286,7 @@ public final class CheckpointStore {
     }
 
     private static Map<String, Object> writeFile(FileSystem fs, Path path, Body body) throws IOException {
-        MessageDigest sha = sha256();
+        MessageDigest sha = CheckpointFiles.sha256();
         long bytes;
         try (FSDataOutputStream raw = fs.create(path, false);
              java.security.DigestOutputStream out = new java.security.DigestOutputStream(raw, sha)) {
@@ -319,7 +313,8 @@ public final class CheckpointStore {
             for (Path latest : new Path[] {new Path(new Path(location, CHECKPOINTS), LATEST),
                     new Path(location, LATEST)}) {
                 if (fs.exists(latest)) {
-                    String name = new String(readAll(fs, latest, 4096), StandardCharsets.UTF_8).trim();
+                    String name = new String(CheckpointFiles.readAll(fs, latest, 4096),
+                            StandardCharsets.UTF_8).trim();
                     if (!name.matches("step-[0-9]+")) {
                         throw new CheckpointException(latest + ": expected a checkpoint name like step-120, got '"
                                 + name + "'");
@@ -344,11 +339,12 @@ public final class CheckpointStore {
         Path dir = resolve(location);
         try {
             FileSystem fs = dir.getFileSystem(hadoopConf);
-            Map<String, Object> manifest = readManifest(fs, dir);
-            verify(fs, dir, manifest);
-            CharVocabulary vocab = CharVocabulary.fromJson(readAll(fs, new Path(dir, VOCABULARY), 1L << 20),
+            Map<String, Object> manifest = CheckpointFiles.readManifest(fs, dir);
+            CheckpointFiles.verify(fs, dir, manifest);
+            CharVocabulary vocab = CharVocabulary.fromJson(
+                    CheckpointFiles.readAll(fs, new Path(dir, VOCABULARY), 1L << 20),
                     new Path(dir, VOCABULARY).toString());
-            Map<String, Object> vocabInfo = map(manifest, "vocabulary", dir);
+            Map<String, Object> vocabInfo = CheckpointFiles.map(manifest, "vocabulary", dir);
             if (!vocab.sha256().equals(vocabInfo.get("sha256"))) {
                 throw new CheckpointException(new Path(dir, VOCABULARY) + ": vocabulary hash " + vocab.sha256()
                         + " differs from the manifest's " + vocabInfo.get("sha256"));
@@ -356,8 +352,8 @@ public final class CheckpointStore {
             ComputationGraph graph = ModelArchive.load(fs, new Path(dir, MODEL), loadUpdater);
             CheckpointInfo info = new CheckpointInfo(String.valueOf(manifest.get("job")),
                     ((Number) manifest.get("step")).longValue(), ((Number) manifest.get("epoch")).intValue(),
-                    ((Number) manifest.get("seed")).longValue(), map(manifest, "network", dir),
-                    map(manifest, "config", dir), map(manifest, "metrics", dir));
+                    ((Number) manifest.get("seed")).longValue(), CheckpointFiles.map(manifest, "network", dir),
+                    CheckpointFiles.map(manifest, "config", dir), CheckpointFiles.map(manifest, "metrics", dir));
             LOG.info("checkpoint loaded: {} (job {}, step {})", dir, info.job(), info.step());
             return new Checkpoint(graph, vocab, info);
         } catch (IOException e) {
@@ -416,115 +412,9 @@ public final class CheckpointStore {
     public Map<String, Object> manifest(Path location) {
         Path dir = resolve(location);
         try {
-            return readManifest(dir.getFileSystem(hadoopConf), dir);
+            return CheckpointFiles.readManifest(dir.getFileSystem(hadoopConf), dir);
         } catch (IOException e) {
             throw new CheckpointException("cannot read " + new Path(dir, MANIFEST) + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static Map<String, Object> readManifest(FileSystem fs, Path dir) throws IOException {
-        Path path = new Path(dir, MANIFEST);
-        Map<String, Object> m;
-        try {
-            m = JSON.readValue(readAll(fs, path, MAX_MANIFEST_BYTES), new TypeReference<>() { });
-        } catch (FileNotFoundException e) {
-            throw new CheckpointException(path + " is missing: " + dir + " is not an Anneal checkpoint");
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new CheckpointException(path + ": not valid JSON (" + e.getOriginalMessage() + ")");
-        }
-        if (!FORMAT.equals(m.get("format"))) {
-            throw new CheckpointException(path + ": format is '" + m.get("format") + "', expected '" + FORMAT + "'");
-        }
-        if (!(m.get("formatVersion") instanceof Number v) || v.intValue() != FORMAT_VERSION) {
-            throw new CheckpointException(path + ": formatVersion " + m.get("formatVersion")
-                    + " is not one this Anneal reads (" + FORMAT_VERSION + ")");
-        }
-        for (String key : new String[] {"job", "step", "epoch", "seed", "network", "vocabulary", "config", "files"}) {
-            if (!m.containsKey(key)) {
-                throw new CheckpointException(path + ": field '" + key + "' is missing");
-            }
-        }
-        return m;
-    }
-
-    /** Checks that the directory holds exactly the manifest's files, each with its size and sha256. */
-    private static void verify(FileSystem fs, Path dir, Map<String, Object> manifest) throws IOException {
-        Map<String, Object> files = map(manifest, "files", dir);
-        for (String required : new String[] {MODEL, VOCABULARY}) {
-            if (!files.containsKey(required)) {
-                throw new CheckpointException(new Path(dir, MANIFEST) + ": lists no " + required);
-            }
-        }
-        for (FileStatus st : fs.listStatus(dir)) {
-            String name = st.getPath().getName();
-            boolean checksumSidecar = name.startsWith(".") && name.endsWith(".crc");
-            if (!checksumSidecar && !name.equals(MANIFEST) && !files.containsKey(name)) {
-                throw new CheckpointException(st.getPath() + ": not listed in " + MANIFEST
-                        + "; refusing a checkpoint with files Anneal did not write");
-            }
-        }
-        for (Map.Entry<String, Object> e : files.entrySet()) {
-            Path path = new Path(dir, e.getKey());
-            if (!(e.getValue() instanceof Map<?, ?> entry) || !(entry.get("sha256") instanceof String expected)
-                    || !(entry.get("bytes") instanceof Number bytes)) {
-                throw new CheckpointException(new Path(dir, MANIFEST) + ": entry for " + e.getKey()
-                        + " needs sha256 and bytes");
-            }
-            if (!e.getKey().matches("[A-Za-z0-9._-]+") || e.getKey().startsWith(".")) {
-                throw new CheckpointException(new Path(dir, MANIFEST) + ": file name '" + e.getKey()
-                        + "' is not a plain file name");
-            }
-            if (!fs.exists(path)) {
-                throw new CheckpointException(path + " is missing (listed in " + MANIFEST + ")");
-            }
-            long actualBytes = fs.getFileStatus(path).getLen();
-            if (actualBytes != bytes.longValue()) {
-                throw new CheckpointException(path + ": size " + actualBytes + " bytes, expected " + bytes
-                        + " (truncated or replaced)");
-            }
-            String actual = sha256Of(fs, path);
-            if (!actual.equals(expected)) {
-                throw new CheckpointException(path + ": sha256 " + actual + ", expected " + expected + " (damaged)");
-            }
-        }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> map(Map<String, Object> manifest, String key, Path dir) {
-        if (!(manifest.get(key) instanceof Map<?, ?> m)) {
-            throw new CheckpointException(new Path(dir, MANIFEST) + ": field '" + key + "' must be an object");
-        }
-        return (Map<String, Object>) m;
-    }
-
-    private static String sha256Of(FileSystem fs, Path path) throws IOException {
-        MessageDigest sha = sha256();
-        try (FSDataInputStream raw = fs.open(path); DigestInputStream in = new DigestInputStream(raw, sha)) {
-            byte[] buf = new byte[1 << 16];
-            while (in.read(buf) >= 0) {
-                // reading feeds the digest
-            }
-        }
-        return HexFormat.of().formatHex(sha.digest());
-    }
-
-    private static byte[] readAll(FileSystem fs, Path path, long maxBytes) throws IOException {
-        long len = fs.getFileStatus(path).getLen();
-        if (len > maxBytes) {
-            throw new CheckpointException(path + ": " + len + " bytes, more than the " + maxBytes + " allowed");
-        }
-        try (FSDataInputStream in = fs.open(path)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream((int) len);
-            in.transferTo(out);
-            return out.toByteArray();
-        }
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 
