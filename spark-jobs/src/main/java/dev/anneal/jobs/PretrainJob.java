@@ -10,6 +10,8 @@ import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.core.text.CharVocabulary;
 import dev.anneal.jobs.data.TextCorpus;
 import dev.anneal.jobs.engine.EpochPlan;
+import dev.anneal.jobs.engine.GpuBinding;
+import dev.anneal.jobs.engine.Traffic;
 import dev.anneal.jobs.engine.TrainingEngine;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.LanguageModelLoss;
@@ -72,7 +74,8 @@ public final class PretrainJob {
 
         public double samplesPerSecond() {
             double seconds = epochs.stream().mapToDouble(Epoch::trainSeconds).sum();
-            return seconds == 0 ? 0 : trainWindows * epochs.size() / seconds;
+            double windows = epochs.stream().mapToDouble(e -> e.samplesPerSecond() * e.trainSeconds()).sum();
+            return seconds == 0 ? 0 : windows / seconds;
         }
     }
 
@@ -139,17 +142,20 @@ public final class PretrainJob {
         try (TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
             TrainingLoop.Hooks hooks = new TrainingLoop.Hooks() {
                 @Override
-                public Map<String, Object> epochEnd(int epoch, ComputationGraph trained, double seconds) {
+                public Map<String, Object> epochEnd(int epoch, ComputationGraph trained, TrainingLoop.Passes passes) {
                     LanguageModelLoss.Result loss = LanguageModelLoss.of(sc, trained, validation);
                     DivergenceGuard.check(trained, loss.nats(), "in epoch " + epoch);
-                    double rate = trainWindows / seconds;
-                    double eta = seconds * (config.training().epochs() - epoch);
+                    double seconds = passes.seconds();
+                    // Windows per minibatch on average: a resumed epoch trained only its remaining share.
+                    double rate = trainWindows * (passes.minibatches() / (double) trainBatches) / seconds;
+                    double eta = seconds * trainBatches / passes.minibatches() * (config.training().epochs() - epoch);
                     LOG.info("epoch {}/{}: validation loss {} nats/char ({} bits), {} windows/s, {}, ETA {}",
                             epoch, config.training().epochs(), String.format("%.4f", loss.nats()),
                             String.format("%.3f", loss.bitsPerCharacter()), String.format("%.0f", rate),
                             Reports.duration(seconds), Reports.duration(eta));
                     epochs.add(new Epoch(epoch, (long) epoch * trainBatches, loss.nats(), seconds, rate,
-                            Reports.enginePass(engine, trainBatches, LOG)));
+                            Reports.enginePass(engine, passes.traffic(), passes.bindings(), passes.minibatches(),
+                                    LOG)));
                     Map<String, Object> metrics = new LinkedHashMap<>();
                     metrics.put("validationLoss", loss.nats());
                     metrics.put("validationBitsPerCharacter", loss.bitsPerCharacter());

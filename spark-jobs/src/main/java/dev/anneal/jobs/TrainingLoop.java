@@ -3,6 +3,8 @@ package dev.anneal.jobs;
 import dev.anneal.core.AnnealException;
 import dev.anneal.core.config.RunCadence;
 import dev.anneal.jobs.engine.EpochPlan;
+import dev.anneal.jobs.engine.GpuBinding;
+import dev.anneal.jobs.engine.Traffic;
 import dev.anneal.jobs.engine.TrainingEngine;
 import org.apache.spark.SparkException;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -10,7 +12,9 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
 
@@ -45,10 +49,21 @@ final class TrainingLoop {
         }
     }
 
+    /**
+     * What an epoch's passes in this invocation did (a resumed epoch's share only).
+     *
+     * @param seconds     training time, validation not included
+     * @param minibatches minibatches trained
+     * @param traffic     what the passes moved between driver and executors
+     * @param bindings    the GPUs their training tasks were bound to
+     */
+    record Passes(double seconds, long minibatches, Traffic traffic, List<GpuBinding.Binding> bindings) {
+    }
+
     /** What the job does around the passes. */
     interface Hooks {
         /** After the last pass of an epoch: validation, logging; returns the figures the checkpoint records. */
-        Map<String, Object> epochEnd(int epoch, ComputationGraph graph, double trainSeconds);
+        Map<String, Object> epochEnd(int epoch, ComputationGraph graph, Passes passes);
 
         /** Writes a checkpoint of {@code graph} at {@code cursor}; returns where. */
         String checkpoint(ComputationGraph graph, Cursor cursor, Map<String, Object> metrics);
@@ -110,11 +125,16 @@ final class TrainingLoop {
             }
             EpochPlan.Epoch epoch = plan.epoch(cursor.epoch(), cursor.position(), ends);
             double seconds = 0;
+            long trainedInEpoch = 0;
+            Traffic traffic = Traffic.NONE;
+            List<GpuBinding.Binding> bindings = new ArrayList<>();
             for (int k = 0; k < epoch.passes(); k++) {
                 long t0 = System.nanoTime();
                 int iterations = engine.network().getConfiguration().getIterationCount();
                 ComputationGraph graph = fit(epoch, k, cursor);
                 seconds += (System.nanoTime() - t0) / 1e9;
+                traffic = traffic.plus(engine.lastTraffic());
+                bindings.addAll(engine.deviceBindings());
                 long done = epoch.end(k) - epoch.start(k);
                 // Adam's bias correction counts the updates each worker made. DL4J's averaging adds
                 // averagingFrequency per round, which overcounts a pass whose last round is short; so the count
@@ -123,6 +143,7 @@ final class TrainingLoop {
                 graph.getConfiguration().setIterationCount(
                         iterations + (int) ((done + plan.workers() - 1) / plan.workers()));
                 trained += done;
+                trainedInEpoch += done;
                 Cursor next = new Cursor(cursor.epoch(), epoch.end(k), epochStartStep + epoch.end(k));
                 OptionalDouble loss = engine.lastTrainingLoss();
                 DivergenceGuard.check(graph, loss.orElse(0), "between steps " + cursor.step() + " and "
@@ -130,7 +151,8 @@ final class TrainingLoop {
                 cursor = next;
                 if (cursor.position() == size) {
                     graph.getConfiguration().setEpochCount(cursor.epoch());
-                    Map<String, Object> metrics = hooks.epochEnd(cursor.epoch(), graph, seconds);
+                    Map<String, Object> metrics = hooks.epochEnd(cursor.epoch(), graph,
+                            new Passes(seconds, trainedInEpoch, traffic, List.copyOf(bindings)));
                     cursor = new Cursor(cursor.epoch() + 1, 0, cursor.step());
                     hooks.checkpoint(graph, cursor, metrics);
                     lastCheckpoint = System.nanoTime();
