@@ -54,12 +54,17 @@ final class LocalSgdRound implements Serializable {
         int to = Math.min(all.size(), from + steps);
         int[] order = order(all.size(), passSeed, partition);
         ComputationGraph network = WorkerNetworks.take(engine, model::load);
+        long t0 = System.nanoTime();
         State s = state.value();
         s.applyTo(network);
+        long t1 = System.nanoTime();
         for (int i = from; i < to; i++) {
             network.fit(all.get(order[i]));
         }
+        long t2 = System.nanoTime();
         Sum out = Sum.of(network, to - from);
+        out.fitNanos = t2 - t1;
+        out.exchangeNanos = t1 - t0 + System.nanoTime() - t2;
         WorkerNetworks.give(engine, network);
         return Collections.singletonList(out).iterator();
     }
@@ -130,6 +135,9 @@ final class LocalSgdRound implements Serializable {
         float[] updater;
         int workers;
         int maxSteps;
+        /** Time the workers spent fitting, and taking and handing back parameters and state, summed. */
+        long fitNanos;
+        long exchangeNanos;
 
         Sum(float[] params, float[] updater, int workers, int maxSteps) {
             this.params = params;
@@ -158,6 +166,8 @@ final class LocalSgdRound implements Serializable {
             addInto(params, other.params);
             addInto(updater, other.updater);
             workers += other.workers;
+            fitNanos += other.fitNanos;
+            exchangeNanos += other.exchangeNanos;
             maxSteps = Math.max(maxSteps, other.maxSteps);
             return this;
         }
