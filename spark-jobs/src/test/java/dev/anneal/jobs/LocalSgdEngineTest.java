@@ -63,6 +63,29 @@ class LocalSgdEngineTest {
         assertSameTraining(new Adam(0.01), 3, 2);
     }
 
+    /** A pass dealt by the caller (partition i is worker i's share, in order) trains as single-JVM training does. */
+    @Test
+    void oneWorkerOnDealtPassesIsBitForBitSingleJvmTraining() {
+        List<DataSet> minibatches = data(10, 3);
+        ComputationGraph single = SPEC.build(7, new Adam(0.01), DataType.FLOAT);
+        JavaSparkContext sc = SPARK.context();
+        ComputationGraph distributed = SPEC.build(7, new Adam(0.01), DataType.FLOAT);
+        try (LocalSgdEngine engine = new LocalSgdEngine(sc, distributed, new EngineSettings(settings(3, 1), 7, 1))) {
+            for (int pass = 0; pass < 2; pass++) {
+                for (DataSet ds : minibatches) {
+                    single.fit(ds);
+                }
+                distributed = engine.fitPass(sc.parallelize(minibatches, 1));
+                assertTrue(engine.lastTrainingLoss().isPresent(), "the workers report their training score");
+                assertEquals(single.score(), engine.lastTrainingLoss().getAsDouble(), 1e-6,
+                        "one worker's score after its last step is single-JVM training's");
+            }
+        }
+        assertArrayEquals(single.params().toFloatVector(), distributed.params().toFloatVector(), 0f, "parameters");
+        assertArrayEquals(single.getUpdater().getStateViewArray().toFloatVector(),
+                distributed.getUpdater().getStateViewArray().toFloatVector(), 0f, "updater state");
+    }
+
     private void assertSameTraining(IUpdater updater, int frequency, int passes) {
         List<DataSet> minibatches = data(10, 3);
         ComputationGraph single = SPEC.build(7, updater, DataType.FLOAT);

@@ -51,6 +51,7 @@ public final class LocalSgdEngine implements TrainingEngine {
     private JavaRDD<DataSet> working;
     private int workingSource = -1;
     private int[] partitionSizes;
+    private double lastScore = Double.NaN;
 
     public LocalSgdEngine(JavaSparkContext sc, ComputationGraph network, EngineSettings settings) {
         this(sc, network, settings, true);
@@ -82,48 +83,78 @@ public final class LocalSgdEngine implements TrainingEngine {
         meter.start();
         try {
             JavaRDD<DataSet> pass = working(minibatches);
-            long passSeed = reshuffle ? passSeeds.nextLong() : LocalSgdRound.KEEP_ORDER;
-            int longest = 0;
-            for (int size : partitionSizes) {
-                longest = Math.max(longest, size);
-            }
-            int rounds = (longest + steps - 1) / steps;
-            LocalSgdRound.State state = LocalSgdRound.State.of(network);
-            GpuBinding binding = new GpuBinding(bindings);
-            long started = System.nanoTime();
-            long fitNanos = 0;
-            long exchangeNanos = 0;
-            for (int round = 0; round < rounds; round++) {
-                Broadcast<LocalSgdRound.State> shipped = sc.broadcast(state);
-                LocalSgdRound task = new LocalSgdRound(id, model, shipped, round, steps, passSeed, binding);
-                sc.setCallSite(ROUND_STAGE);
-                LocalSgdRound.Sum sum;
-                try {
-                    sum = pass.mapPartitionsWithIndex(task::run, true)
-                            .treeAggregate(LocalSgdRound.Sum.empty(), LocalSgdRound.Sum::add,
-                                    LocalSgdRound.Sum::add);
-                } finally {
-                    sc.clearCallSite();
-                    shipped.destroy();
-                }
-                if (sum.workers == 0) {
-                    break;
-                }
-                state = sum.mean(state.iteration + sum.maxSteps, state.epoch);
-                fitNanos += sum.fitNanos;
-                exchangeNanos += sum.exchangeNanos;
-            }
-            state.applyTo(network);
-            double wall = (System.nanoTime() - started) / 1e9;
-            // Where a pass's time goes: the share of the workers' time spent fitting is what averaging leaves them.
-            LOG.info("local-sgd pass: {} rounds in {} s; workers fitting {} s, copying parameters and state {} s "
-                            + "(per worker: {} % of the wall time fitting)", rounds, String.format("%.2f", wall),
-                    String.format("%.2f", fitNanos / 1e9), String.format("%.2f", exchangeNanos / 1e9),
-                    String.format("%.0f", 100 * fitNanos / 1e9 / workers / wall));
-            return network;
+            return train(pass, reshuffle ? passSeeds.nextLong() : LocalSgdRound.KEEP_ORDER);
         } finally {
             traffic = meter.stop();
         }
+    }
+
+    /**
+     * One pass over minibatches already dealt to the workers: partition {@code i} is worker {@code i}'s share, fitted
+     * in its order. The pass is cached for its rounds and released after it.
+     */
+    public ComputationGraph fitPass(JavaRDD<DataSet> dealt) {
+        if (dealt.getNumPartitions() != workers) {
+            throw new IllegalArgumentException("a dealt pass needs one partition per worker: " + workers
+                    + " workers, " + dealt.getNumPartitions() + " partitions");
+        }
+        bindings.reset();
+        meter.start();
+        release();
+        try {
+            cache(dealt, -1);
+            return train(working, LocalSgdRound.KEEP_ORDER);
+        } finally {
+            release();
+            traffic = meter.stop();
+        }
+    }
+
+    /** The mean training score of the last pass's last round, as the workers reported it. */
+    public java.util.OptionalDouble lastTrainingLoss() {
+        return Double.isNaN(lastScore) ? java.util.OptionalDouble.empty() : java.util.OptionalDouble.of(lastScore);
+    }
+
+    private ComputationGraph train(JavaRDD<DataSet> pass, long passSeed) {
+        int longest = 0;
+        for (int size : partitionSizes) {
+            longest = Math.max(longest, size);
+        }
+        int rounds = (longest + steps - 1) / steps;
+        LocalSgdRound.State state = LocalSgdRound.State.of(network);
+        GpuBinding binding = new GpuBinding(bindings);
+        long started = System.nanoTime();
+        long fitNanos = 0;
+        long exchangeNanos = 0;
+        for (int round = 0; round < rounds; round++) {
+            Broadcast<LocalSgdRound.State> shipped = sc.broadcast(state);
+            LocalSgdRound task = new LocalSgdRound(id, model, shipped, round, steps, passSeed, binding);
+            sc.setCallSite(ROUND_STAGE);
+            LocalSgdRound.Sum sum;
+            try {
+                sum = pass.mapPartitionsWithIndex(task::run, true)
+                        .treeAggregate(LocalSgdRound.Sum.empty(), LocalSgdRound.Sum::add,
+                                LocalSgdRound.Sum::add);
+            } finally {
+                sc.clearCallSite();
+                shipped.destroy();
+            }
+            if (sum.workers == 0) {
+                break;
+            }
+            state = sum.mean(state.iteration + sum.maxSteps, state.epoch);
+            fitNanos += sum.fitNanos;
+            exchangeNanos += sum.exchangeNanos;
+            lastScore = sum.scoreSum / sum.workers;
+        }
+        state.applyTo(network);
+        double wall = (System.nanoTime() - started) / 1e9;
+        // Where a pass's time goes: the share of the workers' time spent fitting is what averaging leaves them.
+        LOG.info("local-sgd pass: {} rounds in {} s; workers fitting {} s, copying parameters and state {} s "
+                        + "(per worker: {} % of the wall time fitting)", rounds, String.format("%.2f", wall),
+                String.format("%.2f", fitNanos / 1e9), String.format("%.2f", exchangeNanos / 1e9),
+                String.format("%.0f", 100 * fitNanos / 1e9 / workers / wall));
+        return network;
     }
 
     /** The pass's minibatches in {@code workers} partitions, cached executor-side, with each partition's size. */
@@ -138,8 +169,14 @@ public final class LocalSgdEngine implements TrainingEngine {
         // partition is rebuilt from the shuffle's output or its lineage, as Spark does for any RDD.
         JavaRDD<DataSet> spread = reshuffle ? Shuffle.deal(minibatches, workers, passSeeds.nextLong())
                 : Shuffle.inOrder(minibatches, workers);
+        cache(spread, minibatches.id());
+        return working;
+    }
+
+    /** Persists {@code spread} as the working copy and counts each partition. */
+    private void cache(JavaRDD<DataSet> spread, int source) {
         working = spread.mapPartitions(it -> it, true).persist(StorageLevel.MEMORY_ONLY());
-        workingSource = minibatches.id();
+        workingSource = source;
         sc.setCallSite("local-sgd: caching the pass's minibatches");
         try {
             List<Integer> sizes = working.mapPartitions(it -> {
@@ -155,7 +192,6 @@ public final class LocalSgdEngine implements TrainingEngine {
         }
         LOG.info("local-sgd: {} workers, averaging every {} minibatches; minibatches per worker {}", workers, steps,
                 java.util.Arrays.toString(partitionSizes));
-        return working;
     }
 
     private void release() {

@@ -63,6 +63,7 @@ final class LocalSgdRound implements Serializable {
         }
         long t2 = System.nanoTime();
         Sum out = Sum.of(network, to - from);
+        out.scoreSum = network.score();
         out.fitNanos = t2 - t1;
         out.exchangeNanos = t1 - t0 + System.nanoTime() - t2;
         WorkerNetworks.give(engine, network);
@@ -138,6 +139,8 @@ final class LocalSgdRound implements Serializable {
         /** Time the workers spent fitting, and taking and handing back parameters and state, summed. */
         long fitNanos;
         long exchangeNanos;
+        /** The workers' training scores after their last step, summed. */
+        double scoreSum;
 
         Sum(float[] params, float[] updater, int workers, int maxSteps) {
             this.params = params;
@@ -167,6 +170,7 @@ final class LocalSgdRound implements Serializable {
             addInto(updater, other.updater);
             workers += other.workers;
             fitNanos += other.fitNanos;
+            scoreSum += other.scoreSum;
             exchangeNanos += other.exchangeNanos;
             maxSteps = Math.max(maxSteps, other.maxSteps);
             return this;
