@@ -34,7 +34,7 @@ public final class EngineBenchmarkCluster {
         try (StandaloneCluster cluster = StandaloneCluster.builder(dir).workers(2).workerCores(1)
                 .workerMemory("4g").start()) {
             for (int r = 1; r <= runs; r++) {
-                for (String mode : List.of("parameter-averaging", "gradient-sharing")) {
+                for (String mode : List.of("parameter-averaging", "gradient-sharing", "local-sgd")) {
                     System.err.printf("run %d: %s on %s%n", r, mode, cluster.masterUrl());
                     List<String> command = new ArrayList<>(List.of(
                             cluster.sparkHome().resolve("bin/spark-submit").toString(),

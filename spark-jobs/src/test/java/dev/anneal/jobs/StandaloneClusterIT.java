@@ -255,6 +255,25 @@ class StandaloneClusterIT {
         awaitNoExecutorProcesses("killed-executor");
     }
 
+    /**
+     * Anneal's own engine on two executors: each round's broadcast of parameters and updater state is fetched by the
+     * executors and their results come back, and both are counted in metrics.json.
+     */
+    @Test
+    @Order(6)
+    void localSgdTrainsInTwoExecutorsOnTwoWorkersAndCountsItsTraffic() throws Exception {
+        Run run = pretrain("local-sgd", List.of());
+        assertExecutorsRanTasks(run);
+        JsonNode metrics = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                dir.resolve("runs").resolve("local-sgd").resolve(PretrainJob.METRICS).toFile());
+        JsonNode communication = metrics.path("epochs").path(0).path("communication");
+        assertTrue(communication.path("broadcastBytes").asLong() > 0, "executors fetched the rounds' broadcasts: "
+                + communication);
+        assertTrue(communication.path("resultBytes").asLong() > 0, "the workers' results were counted: "
+                + communication);
+        System.out.printf("StandaloneClusterIT: local-sgd communication %s%n", communication);
+    }
+
     /** What one submission left: its application id and each executor's stderr by executor id. */
     private record Run(String engine, String appId, Map<String, Path> executors) {
     }

@@ -21,7 +21,8 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                                ExecutorSettings executor) {
     public static final String PARAMETER_AVERAGING = "parameter-averaging";
     public static final String GRADIENT_SHARING = "gradient-sharing";
-    public static final List<String> ENGINES = List.of(PARAMETER_AVERAGING, GRADIENT_SHARING);
+    public static final String LOCAL_SGD = "local-sgd";
+    public static final List<String> ENGINES = List.of(PARAMETER_AVERAGING, GRADIENT_SHARING, LOCAL_SGD);
 
     /** Parameter averaging with the given knobs and loopback gradient-sharing defaults. */
     public static TrainingSettings parameterAveraging(int epochs, int batchSize, double learningRate,
@@ -56,15 +57,20 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                 ConfigField.choice("training.engine", PARAMETER_AVERAGING, ENGINES,
                         "How the Spark executors train together: parameter-averaging fits each worker's partition "
                                 + "and averages parameters and updater state every training.averagingFrequency "
-                                + "minibatches; gradient-sharing exchanges thresholded updates after every minibatch."),
+                                + "minibatches; gradient-sharing exchanges thresholded updates after every minibatch; "
+                                + "local-sgd is Anneal's own averaging engine (each round one Spark job: workers train "
+                                + "on their cached partitions, treeAggregate averages parameters and updater state "
+                                + "every training.averagingFrequency minibatches)."),
                 ConfigField.integer("training.epochs", epochs, "Passes over the training data."),
                 ConfigField.integer("training.batchSize", batchSize, "Examples per minibatch on each worker."),
                 ConfigField.decimal("training.learningRate", learningRate, "Adam's learning rate."),
                 ConfigField.integer("training.averagingFrequency", averagingFrequency,
-                        "Minibatches each worker fits between two parameter averagings (1 = every minibatch)."),
+                        "Minibatches each worker fits between two parameter averagings (1 = every minibatch); "
+                                + "parameter-averaging and local-sgd."),
                 ConfigField.integer("training.workers", 0,
                         "Partitions trained in parallel; 0 = Spark's default parallelism (cores in local mode)."),
-                ConfigField.integer("training.prefetch", 2, "Minibatches each worker prepares ahead of training.")));
+                ConfigField.integer("training.prefetch", 2, "Minibatches each worker prepares ahead of training "
+                        + "(DL4J's engines; local-sgd trains from minibatches cached in memory).")));
         fields.addAll(GradientSharingSettings.fields());
         fields.addAll(ExecutorSettings.fields());
         return fields;

@@ -31,6 +31,24 @@ final class Shuffle {
                 .mapPartitionsWithIndex((index, it) -> shuffled(it, new Random(seed * 31 + index + 1)), true);
     }
 
+    /**
+     * Deals the minibatches to the workers round-robin in their order, without shuffling: with one input partition
+     * each worker keeps the input's order (Spark's sort shuffle keeps a map output's order for each reducer).
+     */
+    static JavaRDD<DataSet> inOrder(JavaRDD<DataSet> minibatches, int workers) {
+        return minibatches
+                .mapPartitionsWithIndex((index, it) -> {
+                    List<Tuple2<Integer, DataSet>> out = new ArrayList<>();
+                    for (int i = 0; it.hasNext(); i++) {
+                        out.add(new Tuple2<>((index + i) % workers, it.next()));
+                    }
+                    return out.iterator();
+                }, false)
+                .mapToPair(t -> t)
+                .partitionBy(new HashPartitioner(workers))
+                .values();
+    }
+
     private static Iterator<Tuple2<Integer, DataSet>> dealt(int partition, Iterator<DataSet> it, int workers,
                                                            long seed) {
         Random random = new Random(seed + partition);

@@ -26,8 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>model broadcast: pieces of Spark broadcasts that executors fetched (DL4J broadcasts parameters and updater
  *       state each averaging round; LZ4-compressed, so Adam's zero state at the start costs little). Local mode
  *       fetches nothing: the executor is the driver.</li>
- *   <li>results: serialized task results and shuffle bytes of DL4J's aggregation stages (parameters and updater
- *       state summed across workers).</li>
+ *   <li>results: serialized task results and shuffle bytes of the aggregation stages (parameters and updater
+ *       state summed across workers): DL4J's training masters', and those whose call site starts with
+ *       {@link #MODEL_EXCHANGE} (Anneal's own engines).</li>
  *   <li>transport: bytes the gradient-sharing transport (Aeron UDP) sent and received in the driver JVM, framing
  *       and heartbeats included. DL4J builds its mesh as a star around the driver, so every update passes through
  *       the driver: this is the whole transport's traffic. Zero in local mode, where the workers share one JVM.</li>
@@ -35,6 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  */
 final class TrafficMeter extends SparkListener {
+    /** Call sites of Anneal's own engines' model exchange start with this; their stages count as results. */
+    static final String MODEL_EXCHANGE = "anneal model exchange";
     private final Map<Integer, String> stageNames = new ConcurrentHashMap<>();
     private final AtomicLong broadcast = new AtomicLong();
     private final AtomicLong results = new AtomicLong();
@@ -92,7 +95,7 @@ final class TrafficMeter extends SparkListener {
         // minibatches from the engine's deal; that is data, counted when the deal wrote it.
         long shuffled = metrics.shuffleWriteMetrics().bytesWritten();
         String stage = stageNames.getOrDefault(event.stageId(), "");
-        if (stage.contains("TrainingMaster")) {
+        if (stage.contains("TrainingMaster") || stage.startsWith(MODEL_EXCHANGE)) {
             results.addAndGet(metrics.resultSize() + shuffled);
         } else {
             dataShuffle.addAndGet(shuffled);

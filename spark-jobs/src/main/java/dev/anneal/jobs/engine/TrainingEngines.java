@@ -16,6 +16,7 @@ public final class TrainingEngines {
         return switch (training.engine()) {
             case TrainingSettings.PARAMETER_AVERAGING -> new ParameterAveragingEngine(sc, network, settings);
             case TrainingSettings.GRADIENT_SHARING -> new GradientSharingEngine(sc, network, settings);
+            case TrainingSettings.LOCAL_SGD -> new LocalSgdEngine(sc, network, settings);
             default -> throw new IllegalArgumentException("unknown training.engine " + training.engine());
         };
     }

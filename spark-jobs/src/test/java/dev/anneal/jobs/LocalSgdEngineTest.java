@@ -1,0 +1,207 @@
+package dev.anneal.jobs;
+
+import dev.anneal.core.config.TrainingSettings;
+import dev.anneal.core.net.LanguageModelBatches;
+import dev.anneal.core.net.LstmLanguageModelSpec;
+import dev.anneal.jobs.engine.EngineSettings;
+import dev.anneal.jobs.engine.LocalSgdEngine;
+import dev.anneal.jobs.engine.Traffic;
+import dev.anneal.jobs.engine.TrainingEngine;
+import dev.anneal.jobs.engine.TrainingEngines;
+import dev.anneal.jobs.eval.LanguageModelLoss;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.RmsProp;
+import org.nd4j.linalg.learning.config.Sgd;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Anneal's local-SGD engine: with one worker it is single-JVM training to the bit (whatever the averaging frequency,
+ * over several passes); with two it learns what DL4J's parameter averaging learns; its traffic is what its algorithm
+ * must move; and a seed repeats a run.
+ */
+class LocalSgdEngineTest {
+    @RegisterExtension
+    static final LocalSpark SPARK = new LocalSpark();
+
+    private static final int VOCAB = 8;
+    private static final LstmLanguageModelSpec SPEC = new LstmLanguageModelSpec(VOCAB, 6, 16, 1);
+
+    @Test
+    void oneWorkerAveragingEveryStepIsBitForBitSingleJvmSgd() {
+        assertSameTraining(new Sgd(0.1), 1, 1);
+    }
+
+    @Test
+    void oneWorkerWithRmsPropStateIsBitForBitSingleJvmTraining() {
+        assertSameTraining(new RmsProp(0.01), 1, 1);
+    }
+
+    @Test
+    void oneWorkerWithAdamEveryStepOverTwoPassesIsBitForBitSingleJvmTraining() {
+        assertSameTraining(new Adam(0.01), 1, 2);
+    }
+
+    /** Rounds of 3 steps over 10 minibatches: the last round is short, and the second pass continues Adam's count. */
+    @Test
+    void oneWorkerWithAdamEveryThirdStepOverTwoPassesIsBitForBitSingleJvmTraining() {
+        assertSameTraining(new Adam(0.01), 3, 2);
+    }
+
+    /** A pass dealt by the caller (partition i is worker i's share, in order) trains as single-JVM training does. */
+    @Test
+    void oneWorkerOnDealtPassesIsBitForBitSingleJvmTraining() {
+        List<DataSet> minibatches = data(10, 3);
+        ComputationGraph single = SPEC.build(7, new Adam(0.01), DataType.FLOAT);
+        JavaSparkContext sc = SPARK.context();
+        ComputationGraph distributed = SPEC.build(7, new Adam(0.01), DataType.FLOAT);
+        try (LocalSgdEngine engine = new LocalSgdEngine(sc, distributed, new EngineSettings(settings(3, 1), 7, 1))) {
+            for (int pass = 0; pass < 2; pass++) {
+                for (DataSet ds : minibatches) {
+                    single.fit(ds);
+                }
+                distributed = engine.fitPass(sc.parallelize(minibatches, 1));
+                assertTrue(engine.lastTrainingLoss().isPresent(), "the workers report their training score");
+                assertEquals(single.score(), engine.lastTrainingLoss().getAsDouble(), 1e-6,
+                        "one worker's score after its last step is single-JVM training's");
+            }
+        }
+        assertArrayEquals(single.params().toFloatVector(), distributed.params().toFloatVector(), 0f, "parameters");
+        assertArrayEquals(single.getUpdater().getStateViewArray().toFloatVector(),
+                distributed.getUpdater().getStateViewArray().toFloatVector(), 0f, "updater state");
+    }
+
+    private void assertSameTraining(IUpdater updater, int frequency, int passes) {
+        List<DataSet> minibatches = data(10, 3);
+        ComputationGraph single = SPEC.build(7, updater, DataType.FLOAT);
+        INDArray initial = single.params().dup();
+        for (int pass = 0; pass < passes; pass++) {
+            for (DataSet ds : minibatches) {
+                single.fit(ds);
+            }
+        }
+        JavaSparkContext sc = SPARK.context();
+        ComputationGraph distributed = SPEC.build(7, updater, DataType.FLOAT);
+        TrainingSettings training = settings(frequency, 1);
+        JavaRDD<DataSet> rdd = sc.parallelize(minibatches, 1);
+        try (LocalSgdEngine engine = new LocalSgdEngine(sc, distributed, new EngineSettings(training, 7, 1), false)) {
+            for (int pass = 0; pass < passes; pass++) {
+                distributed = engine.fitEpoch(rdd);
+            }
+        }
+        assertTrue(single.params().distance2(initial) > 1e-3, "training must have moved the parameters");
+        assertArrayEquals(single.params().toFloatVector(), distributed.params().toFloatVector(), 0f,
+                "parameters after " + passes * minibatches.size() + " steps");
+        assertEquals(single.getConfiguration().getIterationCount(),
+                distributed.getConfiguration().getIterationCount(), "step count");
+        INDArray state = single.getUpdater().getStateViewArray();
+        if (state != null) {
+            assertArrayEquals(state.toFloatVector(), distributed.getUpdater().getStateViewArray().toFloatVector(), 0f,
+                    "updater state");
+        }
+    }
+
+    @Test
+    void twoWorkersLearnAsParameterAveragingDoesAndASeedRepeatsARun() {
+        List<DataSet> data = data(16, 5);
+        JavaSparkContext sc = SPARK.context();
+        JavaRDD<DataSet> rdd = sc.parallelize(data, 2);
+        double untrained = LanguageModelLoss.of(sc, SPEC.build(3, new Adam(0.02), DataType.FLOAT), rdd).nats();
+        double averaged = train(TrainingSettings.PARAMETER_AVERAGING, rdd, 4);
+        double local = train(TrainingSettings.LOCAL_SGD, rdd, 4);
+        double localAgain = train(TrainingSettings.LOCAL_SGD, rdd, 4);
+        System.out.printf("loss per token: untrained %.4f, parameter averaging %.4f, local SGD %.4f then %.4f%n",
+                untrained, averaged, local, localAgain);
+        assertTrue(local < untrained * 0.8, "local SGD learns: " + local + " vs " + untrained);
+        assertTrue(Math.abs(local - averaged) < 0.1 * averaged,
+                "local SGD ends within 10 % of parameter averaging's loss: " + local + " vs " + averaged);
+        assertEquals(local, localAgain, 0.0, "the same seed and data repeat a run exactly");
+    }
+
+    private static double train(String engineName, JavaRDD<DataSet> rdd, int epochs) {
+        JavaSparkContext sc = SPARK.context();
+        ComputationGraph graph = SPEC.build(3, new Adam(0.02), DataType.FLOAT);
+        try (TrainingEngine engine = TrainingEngines.create(sc, graph, settings(2, 2).with(engineName,
+                settings(2, 2).gradientSharing()), 3)) {
+            assertEquals(engineName, engine.name());
+            for (int e = 0; e < epochs; e++) {
+                graph = engine.fitEpoch(rdd);
+            }
+        }
+        return LanguageModelLoss.of(sc, graph, rdd).nats();
+    }
+
+    /**
+     * Each round every worker gets the parameters and Adam's two state arrays and sends them back: 12 bytes per
+     * parameter in float32 each way. In local mode the broadcast is not fetched (the executor is the driver), so the
+     * results are what is measured; the minibatches are cached once and not shuffled again in the second pass.
+     */
+    @Test
+    void trafficIsParametersAndUpdaterStateOncePerWorkerAndRound() {
+        JavaSparkContext sc = SPARK.context();
+        ComputationGraph graph = SPEC.build(1, new Adam(0.01), DataType.FLOAT);
+        int workers = 2;
+        int frequency = 3;
+        int minibatches = 12;
+        int rounds = minibatches / (workers * frequency);
+        // Three input partitions for two workers: the engine deals them once, in the first pass.
+        JavaRDD<DataSet> rdd = sc.parallelize(data(minibatches, 9), 3);
+        List<Traffic> passes = new ArrayList<>();
+        try (TrainingEngine engine = TrainingEngines.create(sc, graph, settings(frequency, workers), 1)) {
+            for (int pass = 0; pass < 2; pass++) {
+                engine.fitEpoch(rdd);
+                passes.add(engine.lastTraffic());
+            }
+        }
+        double expected = (double) rounds * workers * 12 * graph.numParams();
+        for (Traffic t : passes) {
+            double ratio = t.resultBytes() / expected;
+            System.out.printf("local SGD, %d parameters, %d rounds x %d workers: results %d bytes = %.3f x the 12 "
+                    + "bytes per parameter per worker and round; broadcast %d, data shuffle %d%n", graph.numParams(),
+                    rounds, workers, t.resultBytes(), ratio, t.broadcastBytes(), t.dataShuffleBytes());
+            assertTrue(ratio > 0.99 && ratio < 1.2, "results carry parameters + Adam's state: " + ratio);
+            assertEquals(0, t.transportBytes(), "no transport");
+            assertEquals(0, t.broadcastBytes(), "local mode fetches no broadcast: the executor is the driver");
+        }
+        assertTrue(passes.get(0).dataShuffleBytes() > 0, "the first pass deals 3 partitions to 2 workers");
+        assertEquals(0, passes.get(1).dataShuffleBytes(), "the second pass trains from the cached deal");
+    }
+
+    private static TrainingSettings settings(int frequency, int workers) {
+        return TrainingSettings.parameterAveraging(1, 16, 0.02, frequency, workers, 0)
+                .with(TrainingSettings.LOCAL_SGD, TrainingSettings.parameterAveraging(1, 16, 0.02, frequency,
+                        workers, 0).gradientSharing());
+    }
+
+    /** Noisy repetitions of a fixed 6-token cycle: a language model can learn to predict most next tokens. */
+    private static List<DataSet> data(int minibatches, long seed) {
+        Random random = new Random(seed);
+        List<DataSet> out = new ArrayList<>();
+        for (int b = 0; b < minibatches; b++) {
+            int[][] windows = new int[16][21];
+            for (int[] w : windows) {
+                int start = random.nextInt(6);
+                for (int t = 0; t < w.length; t++) {
+                    w[t] = random.nextDouble() < 0.1 ? 6 + random.nextInt(2) : (start + t) % 6;
+                }
+            }
+            out.add(LanguageModelBatches.languageModelBatch(windows, VOCAB));
+        }
+        return out;
+    }
+}
