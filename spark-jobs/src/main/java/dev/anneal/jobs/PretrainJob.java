@@ -95,7 +95,9 @@ public final class PretrainJob {
             RunDirectory.prepare(config.output(), overwrite, hadoop);
         }
         SparkSession spark = SparkSetup.session("pretrain", config.master(), config.training().executor());
-        return train(config, SparkSetup.context(spark), resumeFrom);
+        Result result = train(config, SparkSetup.context(spark), resumeFrom);
+        dev.anneal.jobs.report.RunReport.afterJob(config.output(), hadoop);
+        return result;
     }
 
     static Result train(PretrainConfig config, JavaSparkContext sc, Checkpoint resumeFrom) {
@@ -135,20 +137,24 @@ public final class PretrainJob {
 
         List<Epoch> epochs = new ArrayList<>();
         String written = resumeFrom == null ? null : store.resolve(new Path(config.output())).toString();
-        try (TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
+        try (RunLog runLog = RunLog.open(config.output(), "pretrain", sc.hadoopConfiguration(),
+                config.training().progressSeconds());
+             TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
+            runLog.start(Reports.asMap(config), RunLog.figures("input", config.input(), "trainWindows",
+                    trainWindows, "validationWindows", validationWindows, "minibatches", trainBatches,
+                    "vocabulary", vocabulary.size()), firstEpoch, config.training().epochs());
+            runLog.scaleTrainLoss(1.0 / window);
             for (int epoch = firstEpoch; epoch <= config.training().epochs(); epoch++) {
                 long t0 = System.nanoTime();
+                runLog.epochStarted(epoch, engine, trainBatches, trainWindows);
                 graph = engine.fitEpoch(train);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 step += trainBatches;
                 LanguageModelLoss.Result loss = LanguageModelLoss.of(sc, graph, validation);
                 DivergenceGuard.check(graph, loss.nats(), "in epoch " + epoch);
                 double rate = trainWindows / seconds;
-                double eta = seconds * (config.training().epochs() - epoch);
-                LOG.info("epoch {}/{}: validation loss {} nats/char ({} bits), {} windows/s, {}, ETA {}",
-                        epoch, config.training().epochs(), String.format("%.4f", loss.nats()),
-                        String.format("%.3f", loss.bitsPerCharacter()), String.format("%.0f", rate),
-                        Reports.duration(seconds), Reports.duration(eta));
+                runLog.epochEnded(epoch, RunLog.figures("step", step, "validationLoss", loss.nats(),
+                        "validationBitsPerCharacter", loss.bitsPerCharacter()));
                 epochs.add(new Epoch(epoch, step, loss.nats(), seconds, rate,
                         Reports.enginePass(engine, trainBatches, LOG)));
                 Map<String, Object> metrics = new LinkedHashMap<>();
@@ -160,9 +166,11 @@ public final class PretrainJob {
                         networkInfo(spec), Reports.asMap(config), metrics);
                 written = store.writeStep(new Path(config.output()), new Checkpoint(graph, vocabulary, info))
                         .toString();
+                runLog.checkpoint(written, step, epoch);
                 store.prune(new Path(config.output()), config.retention());
                 writeMetrics(config, sc, trainWindows, validationWindows, epochs, written);
             }
+            runLog.finish(Map.of("checkpoint", String.valueOf(written)));
         }
         return new Result(written, vocabulary, trainWindows, validationWindows, epochs,
                 (System.nanoTime() - started) / 1e9);
