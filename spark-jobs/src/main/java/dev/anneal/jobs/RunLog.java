@@ -194,6 +194,8 @@ public final class RunLog implements AutoCloseable {
         e.put("epoch", epoch);
         e.put("trainLoss", finite(pass.meanLoss() * lossScale));
         e.putAll(figures);
+        e.put("minibatches", pass.minibatches());
+        e.put("minibatchesInEpoch", ep == null ? 0 : ep.minibatches());
         e.put("samples", samples);
         e.put("samplesPerSecond", rate);
         e.put("epochSeconds", seconds);
@@ -203,8 +205,8 @@ public final class RunLog implements AutoCloseable {
         StringBuilder f = new StringBuilder();
         figures.forEach((k, v) -> f.append(", ").append(k).append(' ')
                 .append(v instanceof Double d ? fmt(d) : String.valueOf(v)));
-        LOG.info("{} epoch {}/{}: train loss {}{}, {} samples/s, epoch {}, elapsed {}, ETA {}", job, epoch,
-                lastEpoch, fmt(pass.meanLoss() * lossScale), f, String.format("%.0f", rate), Reports.duration(seconds),
+        LOG.info("{} epoch {}/{}: {} minibatches, train loss {}{}, {} samples/s, epoch {}, elapsed {}, ETA {}",
+                job, epoch, lastEpoch, pass.minibatches(), fmt(pass.meanLoss() * lossScale), f, String.format("%.0f", rate), Reports.duration(seconds),
                 Reports.duration(elapsed()), Reports.duration(eta));
     }
 

@@ -92,6 +92,10 @@ class ProgressAndReportTest {
         String page = Files.readString(lm.resolve(RunReport.FILE));
         assertTrue(page.contains("step-" + minibatches) && page.contains("step-" + 2 * minibatches)
                 && page.contains("(LATEST)"), "the checkpoint list");
+        Path first = lm.resolve("checkpoints/step-" + minibatches);
+        long bytes = Files.size(first.resolve("model.zip")) + Files.size(first.resolve("vocab.json"));
+        assertTrue(page.contains("<td>" + String.format("%.2f MB", bytes / 1e6) + "</td>"),
+                "a checkpoint's size, the files its manifest lists: " + bytes + " bytes");
 
         Path spam = dir.resolve("spam");
         // 300 of the e-mails, short: the figures only need to exist and be drawn.

@@ -153,7 +153,7 @@ final class ReportPage {
         if (!epochs.isEmpty()) {
             JsonNode last = epochs.get(epochs.size() - 1);
             rows.put("epochs", String.valueOf(last.path("epoch").asInt()));
-            rows.put("last validation loss", last.path("validationLoss").asText("n/a"));
+            rows.put("last validation loss", last.has("validationLoss") ? num(last.path("validationLoss")) : "n/a");
             rows.put("samples/s (last epoch)", String.format("%.0f", last.path("samplesPerSecond").asDouble()));
         }
         return rows;

@@ -148,7 +148,7 @@ public final class RunReport {
         c.set("metrics", m.path("metrics"));
         long bytes = 0;
         for (JsonNode f : m.path("files")) {
-            bytes += f.path("size").asLong();
+            bytes += f.path("bytes").asLong();
         }
         c.put("bytes", bytes);
     }
