@@ -137,9 +137,9 @@ public final class FinetuneJob {
         List<Map<String, Object>> epochs = new ArrayList<>();
         BinaryEvaluation.Result lastValidation = null;
         try (TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
+            runLog.watch(engine, 1, 0, (trainLabels.count() + batch - 1) / batch);
             for (int epoch = 1; epoch <= config.training().epochs(); epoch++) {
                 long t0 = System.nanoTime();
-                runLog.epochStarted(epoch, engine, (trainLabels.count() + batch - 1) / batch, trainLabels.count());
                 graph = engine.fitEpoch(minibatches);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 Map<String, Object> e = new LinkedHashMap<>();

@@ -144,9 +144,9 @@ public final class PretrainJob {
                     trainWindows, "validationWindows", validationWindows, "minibatches", trainBatches,
                     "vocabulary", vocabulary.size()), firstEpoch, config.training().epochs());
             runLog.scaleTrainLoss(1.0 / window);
+            runLog.watch(engine, firstEpoch, 0, trainBatches);
             for (int epoch = firstEpoch; epoch <= config.training().epochs(); epoch++) {
                 long t0 = System.nanoTime();
-                runLog.epochStarted(epoch, engine, trainBatches, trainWindows);
                 graph = engine.fitEpoch(train);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 step += trainBatches;

@@ -40,7 +40,7 @@ public final class RunLog implements AutoCloseable {
     private final int intervalSeconds;
     private final long started = System.nanoTime();
     private ScheduledExecutorService ticker;
-    private Epoch current;
+    private Watch watch;
     private int lastEpoch;
     private int epochsDone;
     private double epochSecondsSum;
@@ -54,9 +54,12 @@ public final class RunLog implements AutoCloseable {
         this.intervalSeconds = intervalSeconds;
     }
 
-    /** The epoch in progress: its size and the engine's counters when it started. */
-    private record Epoch(int number, long minibatches, long samples, TrainingEngine engine, long startedNanos,
-                         TrainingProgress atStart) {
+    /**
+     * What is being watched: the engine, the epoch in progress, how far into it this invocation started (a resumed
+     * epoch), and the engine's counters and the clock when that epoch (or this invocation's share of it) began.
+     */
+    private record Watch(TrainingEngine engine, long minibatchesPerEpoch, int epoch, long position,
+                         TrainingProgress baseline, long startedNanos) {
     }
 
     /** Opens (or, for a continued run, appends to) {@code <runDir>/metrics.jsonl}. */
@@ -126,13 +129,13 @@ public final class RunLog implements AutoCloseable {
     }
 
     /**
-     * An epoch starts: from now until {@link #epochEnded} a progress line is written every interval, from the
-     * engine's counters.
+     * Training starts at minibatch {@code position} of {@code epoch}: from now on a progress line is written every
+     * interval from the engine's counters, until {@link #finish} or {@link #close}. Each {@link #epochEnded} moves
+     * the watch on to the next epoch.
      */
-    public synchronized void epochStarted(int epoch, TrainingEngine engine, long minibatches, long samples) {
-        TrainingProgress now = engine.progress();
-        current = new Epoch(epoch, minibatches, samples, engine, System.nanoTime(), now);
-        if (intervalSeconds > 0) {
+    public synchronized void watch(TrainingEngine engine, int epoch, long position, long minibatchesPerEpoch) {
+        watch = new Watch(engine, minibatchesPerEpoch, epoch, position, engine.progress(), System.nanoTime());
+        if (intervalSeconds > 0 && ticker == null) {
             ticker = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "anneal-progress");
                 t.setDaemon(true);
@@ -143,21 +146,23 @@ public final class RunLog implements AutoCloseable {
     }
 
     private synchronized void progressLine() {
-        Epoch ep = current;
-        if (ep == null) {
+        Watch w = watch;
+        if (w == null) {
             return;
         }
-        TrainingProgress now = ep.engine().progress();
-        TrainingProgress sinceStart = now.since(ep.atStart());
-        double epochSeconds = (System.nanoTime() - ep.startedNanos()) / 1e9;
-        double done = ep.minibatches() == 0 ? 0 : Math.min(1.0, sinceStart.minibatches() / (double) ep.minibatches());
-        double thisEpochLeft = done > 0 ? epochSeconds / done - epochSeconds : Double.NaN;
-        double eta = thisEpochLeft + epochSeconds(epochSeconds, done) * (lastEpoch - ep.number());
-        double rate = sinceStart.examples() / epochSeconds;
+        TrainingProgress sinceStart = w.engine().progress().since(w.baseline());
+        double seconds = (System.nanoTime() - w.startedNanos()) / 1e9;
+        long done = w.position() + sinceStart.minibatches();
+        double share = w.minibatchesPerEpoch() == 0 ? 0
+                : Math.min(1.0, sinceStart.minibatches() / (double) w.minibatchesPerEpoch());
+        double fraction = w.minibatchesPerEpoch() == 0 ? 0 : Math.min(1.0, done / (double) w.minibatchesPerEpoch());
+        double perEpoch = epochSeconds(seconds, share);
+        double eta = perEpoch * (1 - fraction) + perEpoch * (lastEpoch - w.epoch());
+        double rate = sinceStart.examples() / seconds;
         Map<String, Object> e = new LinkedHashMap<>();
-        e.put("epoch", ep.number());
-        e.put("minibatches", sinceStart.minibatches());
-        e.put("minibatchesInEpoch", ep.minibatches());
+        e.put("epoch", w.epoch());
+        e.put("minibatches", done);
+        e.put("minibatchesInEpoch", w.minibatchesPerEpoch());
         e.put("samples", sinceStart.examples());
         e.put("trainLoss", finite(sinceStart.meanLoss() * lossScale));
         e.put("samplesPerSecond", rate);
@@ -165,38 +170,39 @@ public final class RunLog implements AutoCloseable {
         e.put("etaSeconds", finite(eta));
         event("progress", e);
         LOG.info("{} epoch {}/{}: {}/{} minibatches ({}%), train loss {}, {} samples/s, elapsed {}, ETA {}", job,
-                ep.number(), lastEpoch, sinceStart.minibatches(), ep.minibatches(), String.format("%.0f", 100 * done),
+                w.epoch(), lastEpoch, done, w.minibatchesPerEpoch(), String.format("%.0f", 100 * fraction),
                 fmt(sinceStart.meanLoss() * lossScale), String.format("%.0f", rate), Reports.duration(elapsed()),
                 Double.isFinite(eta) ? Reports.duration(eta) : "unknown");
     }
 
-    /** An epoch's length: the mean of the finished ones, else this one's projection. */
-    private double epochSeconds(double soFar, double done) {
-        return epochsDone > 0 ? epochSecondsSum / epochsDone : done > 0 ? soFar / done : Double.NaN;
+    /** An epoch's length: the mean of the whole ones so far, else this one's projection from its share done. */
+    private double epochSeconds(double soFar, double share) {
+        return epochsDone > 0 ? epochSecondsSum / epochsDone : share > 0 ? soFar / share : Double.NaN;
     }
 
     /**
      * An epoch ended; {@code figures} are the job's own (validation loss, accuracy, step), logged and recorded
-     * beside the training loss, samples/s, elapsed and ETA.
+     * beside the training loss, the minibatches and samples the workers fitted, samples/s, elapsed and ETA.
      */
     public synchronized void epochEnded(int epoch, Map<String, Object> figures) {
-        stopTicker();
-        Epoch ep = current;
-        current = null;
-        double seconds = ep == null ? 0 : (System.nanoTime() - ep.startedNanos()) / 1e9;
-        TrainingProgress pass = ep == null ? TrainingProgress.NONE : ep.engine().progress().since(ep.atStart());
-        long samples = ep == null ? 0 : ep.samples();
-        epochsDone++;
-        epochSecondsSum += seconds;
-        double eta = epochSecondsSum / epochsDone * (lastEpoch - epoch);
-        double rate = seconds > 0 ? samples / seconds : 0;
+        Watch w = watch;
+        TrainingProgress now = w == null ? TrainingProgress.NONE : w.engine().progress();
+        TrainingProgress pass = w == null ? TrainingProgress.NONE : now.since(w.baseline());
+        double seconds = w == null ? 0 : (System.nanoTime() - w.startedNanos()) / 1e9;
+        if (w != null && w.position() == 0) {
+            // Only whole epochs inform the ETA; a resumed epoch's share would understate an epoch's length.
+            epochsDone++;
+            epochSecondsSum += seconds;
+        }
+        double eta = (epochsDone > 0 ? epochSecondsSum / epochsDone : seconds) * (lastEpoch - epoch);
+        double rate = seconds > 0 ? pass.examples() / seconds : 0;
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("epoch", epoch);
         e.put("trainLoss", finite(pass.meanLoss() * lossScale));
         e.putAll(figures);
         e.put("minibatches", pass.minibatches());
-        e.put("minibatchesInEpoch", ep == null ? 0 : ep.minibatches());
-        e.put("samples", samples);
+        e.put("minibatchesInEpoch", w == null ? 0 : w.minibatchesPerEpoch());
+        e.put("samples", pass.examples());
         e.put("samplesPerSecond", rate);
         e.put("epochSeconds", seconds);
         e.put("elapsedSeconds", elapsed());
@@ -206,8 +212,12 @@ public final class RunLog implements AutoCloseable {
         figures.forEach((k, v) -> f.append(", ").append(k).append(' ')
                 .append(v instanceof Double d ? fmt(d) : String.valueOf(v)));
         LOG.info("{} epoch {}/{}: {} minibatches, train loss {}{}, {} samples/s, epoch {}, elapsed {}, ETA {}",
-                job, epoch, lastEpoch, pass.minibatches(), fmt(pass.meanLoss() * lossScale), f, String.format("%.0f", rate), Reports.duration(seconds),
-                Reports.duration(elapsed()), Reports.duration(eta));
+                job, epoch, lastEpoch, pass.minibatches(), fmt(pass.meanLoss() * lossScale), f,
+                String.format("%.0f", rate), Reports.duration(seconds), Reports.duration(elapsed()),
+                Reports.duration(eta));
+        if (w != null) {
+            watch = new Watch(w.engine(), w.minibatchesPerEpoch(), epoch + 1, 0, now, System.nanoTime());
+        }
     }
 
     /** A checkpoint was written. */
@@ -225,6 +235,7 @@ public final class RunLog implements AutoCloseable {
         e.put("status", "done");
         e.put("seconds", elapsed());
         e.putAll(summary);
+        stopTicker();
         event("end", e);
         finished = true;
     }
