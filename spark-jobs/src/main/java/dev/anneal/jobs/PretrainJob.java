@@ -9,6 +9,9 @@ import dev.anneal.core.config.PretrainConfig;
 import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.core.text.CharVocabulary;
 import dev.anneal.jobs.data.TextCorpus;
+import dev.anneal.jobs.engine.EpochPlan;
+import dev.anneal.jobs.engine.GpuBinding;
+import dev.anneal.jobs.engine.Traffic;
 import dev.anneal.jobs.engine.TrainingEngine;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.LanguageModelLoss;
@@ -71,7 +74,8 @@ public final class PretrainJob {
 
         public double samplesPerSecond() {
             double seconds = epochs.stream().mapToDouble(Epoch::trainSeconds).sum();
-            return seconds == 0 ? 0 : trainWindows * epochs.size() / seconds;
+            double windows = epochs.stream().mapToDouble(e -> e.samplesPerSecond() * e.trainSeconds()).sum();
+            return seconds == 0 ? 0 : windows / seconds;
         }
     }
 
@@ -112,10 +116,9 @@ public final class PretrainJob {
         JavaRDD<DataSet> train = corpus.minibatches(vocabulary, window, batch, config.validationFraction(), false);
         JavaRDD<DataSet> validation = config.validationFraction() > 0
                 ? corpus.minibatches(vocabulary, window, batch, config.validationFraction(), true) : train;
-        long[] counts = train.map(ds -> new long[] {1, ds.numExamples()})
-                .fold(new long[] {0, 0}, (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
-        long trainBatches = counts[0];
-        long trainWindows = counts[1];
+        EpochPlan plan = new EpochPlan(train, workers, config.seed());
+        long trainBatches = plan.size();
+        long trainWindows = plan.examples();
         if (trainWindows == 0) {
             throw new InputException("input " + config.input() + " has too little text for one training window of "
                     + (window + 1) + " characters (text.windowLength=" + window + ")");
@@ -127,53 +130,85 @@ public final class PretrainJob {
                 config.hiddenSize(), config.layers());
         ComputationGraph graph = resumeFrom != null ? resumeFrom.graph()
                 : spec.build(config.seed(), new Adam(config.training().learningRate()), DataType.FLOAT);
-        int firstEpoch = resumeFrom == null ? 1 : resumeFrom.info().epoch() + 1;
-        long step = resumeFrom == null ? 0 : resumeFrom.info().step();
+        TrainingLoop.Cursor start = resumeFrom == null ? new TrainingLoop.Cursor(1, 0, 0)
+                : cursor(resumeFrom.info(), trainBatches);
         LOG.info("pretrain: {} -> {}; vocabulary {} characters; {} training windows of {} ({} minibatches of {}), "
-                        + "{} validation; LSTM {}x{}, embedding {}, {} parameters; engine {}, {} workers; epochs {}..{}",
+                        + "{} validation; LSTM {}x{}, embedding {}, {} parameters; engine {}, {} workers; "
+                        + "epoch {} from minibatch {} to epoch {}",
                 config.input(), config.output(), vocabulary.size(), trainWindows, window + 1, trainBatches, batch,
                 validationWindows, config.layers(), config.hiddenSize(), config.embeddingSize(), graph.numParams(),
-                config.training().engine(), workers, firstEpoch, config.training().epochs());
+                config.training().engine(), workers, start.epoch(), start.position(), config.training().epochs());
 
         List<Epoch> epochs = new ArrayList<>();
-        String written = resumeFrom == null ? null : store.resolve(new Path(config.output())).toString();
+        String[] written = {resumeFrom == null ? null : store.resolve(new Path(config.output())).toString()};
         try (RunLog runLog = RunLog.open(config.output(), "pretrain", sc.hadoopConfiguration(),
                 config.training().progressSeconds());
              TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
             runLog.start(Reports.asMap(config), RunLog.figures("input", config.input(), "trainWindows",
                     trainWindows, "validationWindows", validationWindows, "minibatches", trainBatches,
-                    "vocabulary", vocabulary.size()), firstEpoch, config.training().epochs());
+                    "vocabulary", vocabulary.size()), start.epoch(), config.training().epochs());
             runLog.scaleTrainLoss(1.0 / window);
-            runLog.watch(engine, firstEpoch, 0, trainBatches);
-            for (int epoch = firstEpoch; epoch <= config.training().epochs(); epoch++) {
-                long t0 = System.nanoTime();
-                graph = engine.fitEpoch(train);
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                step += trainBatches;
-                LanguageModelLoss.Result loss = LanguageModelLoss.of(sc, graph, validation);
-                DivergenceGuard.check(graph, loss.nats(), "in epoch " + epoch);
-                double rate = trainWindows / seconds;
-                runLog.epochEnded(epoch, RunLog.figures("step", step, "validationLoss", loss.nats(),
-                        "validationBitsPerCharacter", loss.bitsPerCharacter()));
-                epochs.add(new Epoch(epoch, step, loss.nats(), seconds, rate,
-                        Reports.enginePass(engine, trainBatches, LOG)));
-                Map<String, Object> metrics = new LinkedHashMap<>();
-                metrics.put("validationLoss", loss.nats());
-                metrics.put("validationBitsPerCharacter", loss.bitsPerCharacter());
-                metrics.put("trainWindows", trainWindows);
-                metrics.put("samplesPerSecond", rate);
-                CheckpointInfo info = new CheckpointInfo("pretrain", step, epoch, config.seed(),
-                        networkInfo(spec), Reports.asMap(config), metrics);
-                written = store.writeStep(new Path(config.output()), new Checkpoint(graph, vocabulary, info))
-                        .toString();
-                runLog.checkpoint(written, step, epoch);
-                store.prune(new Path(config.output()), config.retention());
-                writeMetrics(config, sc, trainWindows, validationWindows, epochs, written);
-            }
-            runLog.finish(Map.of("checkpoint", String.valueOf(written)));
+            runLog.watch(engine, start.epoch(), start.position(), trainBatches);
+            TrainingLoop.Hooks hooks = new TrainingLoop.Hooks() {
+                @Override
+                public Map<String, Object> epochEnd(int epoch, ComputationGraph trained, TrainingLoop.Passes passes) {
+                    LanguageModelLoss.Result loss = LanguageModelLoss.of(sc, trained, validation);
+                    DivergenceGuard.check(trained, loss.nats(), "in epoch " + epoch);
+                    double seconds = passes.seconds();
+                    // Windows per minibatch on average: a resumed epoch trained only its remaining share.
+                    double rate = trainWindows * (passes.minibatches() / (double) trainBatches) / seconds;
+                    runLog.epochEnded(epoch, RunLog.figures("step", (long) epoch * trainBatches, "validationLoss",
+                            loss.nats(), "validationBitsPerCharacter", loss.bitsPerCharacter()));
+                    epochs.add(new Epoch(epoch, (long) epoch * trainBatches, loss.nats(), seconds, rate,
+                            Reports.enginePass(engine, passes.traffic(), passes.bindings(), passes.minibatches(),
+                                    LOG)));
+                    Map<String, Object> metrics = new LinkedHashMap<>();
+                    metrics.put("validationLoss", loss.nats());
+                    metrics.put("validationBitsPerCharacter", loss.bitsPerCharacter());
+                    metrics.put("trainWindows", trainWindows);
+                    metrics.put("samplesPerSecond", rate);
+                    return metrics;
+                }
+
+                @Override
+                public String checkpoint(ComputationGraph trained, TrainingLoop.Cursor cursor,
+                                         Map<String, Object> metrics) {
+                    CheckpointInfo info = new CheckpointInfo("pretrain", cursor.step(), cursor.epochsDone(),
+                            config.seed(), networkInfo(spec), Reports.asMap(config), metrics,
+                            cursor.toMap(trainBatches));
+                    written[0] = store.writeStep(new Path(config.output()),
+                            new Checkpoint(trained, vocabulary, info)).toString();
+                    runLog.checkpoint(written[0], cursor.step(), cursor.epochsDone());
+                    store.prune(new Path(config.output()), config.retention());
+                    writeMetrics(config, sc, trainWindows, validationWindows, epochs, written[0]);
+                    return written[0];
+                }
+            };
+            new TrainingLoop(sc, engine, plan, config.cadence(), config.training().epochs()).run(start, hooks);
+            runLog.finish(Map.of("checkpoint", String.valueOf(written[0])));
         }
-        return new Result(written, vocabulary, trainWindows, validationWindows, epochs,
+        return new Result(written[0], vocabulary, trainWindows, validationWindows, epochs,
                 (System.nanoTime() - started) / 1e9);
+    }
+
+    /**
+     * Where a checkpoint left off. A checkpoint from before cursors existed, or one whose epoch had a different
+     * number of minibatches (the corpus or batch size changed), continues at the start of its next epoch.
+     */
+    static TrainingLoop.Cursor cursor(CheckpointInfo info, long epochSize) {
+        Map<String, Object> c = info.cursor();
+        if (c.isEmpty()) {
+            return new TrainingLoop.Cursor(info.epoch() + 1, 0, info.step());
+        }
+        int epoch = ((Number) c.get("epoch")).intValue();
+        long position = ((Number) c.get("position")).longValue();
+        long size = ((Number) c.get("epochMinibatches")).longValue();
+        if (position > 0 && size != epochSize) {
+            LOG.warn("the checkpoint stopped {} minibatches into epoch {} of {}, but an epoch now has {} "
+                    + "(input or batch size changed): epoch {} starts over", position, epoch, size, epochSize, epoch);
+            return new TrainingLoop.Cursor(epoch, 0, info.step());
+        }
+        return new TrainingLoop.Cursor(epoch, position, info.step());
     }
 
     private static void writeMetrics(PretrainConfig config, JavaSparkContext sc, long trainWindows,

@@ -49,7 +49,12 @@ final class Reports {
      * @param minibatches minibatches in the pass, over all workers
      */
     static Map<String, Object> enginePass(TrainingEngine engine, long minibatches, org.slf4j.Logger log) {
-        Traffic traffic = engine.lastTraffic();
+        return enginePass(engine, engine.lastTraffic(), engine.deviceBindings(), minibatches, log);
+    }
+
+    /** As above, for an epoch trained in several passes: their traffic summed, their GPU bindings together. */
+    static Map<String, Object> enginePass(TrainingEngine engine, Traffic traffic, List<GpuBinding.Binding> bindings,
+                                          long minibatches, org.slf4j.Logger log) {
         long iterations = Math.max(1, (minibatches + engine.workers() - 1) / engine.workers());
         Map<String, Object> m = new java.util.LinkedHashMap<>();
         m.put("engine", engine.name());
@@ -59,7 +64,6 @@ final class Reports {
                 engine.name(), bytes(traffic.modelBytes()), bytes(traffic.modelBytes() / (double) iterations),
                 bytes(traffic.broadcastBytes()), bytes(traffic.resultBytes()), bytes(traffic.transportBytes()),
                 bytes(traffic.dataShuffleBytes()));
-        List<GpuBinding.Binding> bindings = engine.deviceBindings();
         if (!bindings.isEmpty()) {
             m.put("gpuBindings", bindings.stream().map(GpuBinding.Binding::toString).sorted().toList());
             log.info("GPU bindings: {}", bindings);

@@ -141,7 +141,8 @@ public final class RunLog implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
-            ticker.scheduleAtFixedRate(this::progressLine, intervalSeconds, intervalSeconds, TimeUnit.SECONDS);
+            // Fixed delay, not rate: a line held up (the driver busy, a long GC) is not followed by a burst of catch-ups.
+            ticker.scheduleWithFixedDelay(this::progressLine, intervalSeconds, intervalSeconds, TimeUnit.SECONDS);
         }
     }
 

@@ -202,6 +202,59 @@ class StandaloneClusterIT {
         awaitNoExecutorProcesses("gpu");
     }
 
+    /**
+     * An executor JVM killed (SIGKILL) in the middle of an epoch: Spark runs its tasks again on the executor the Worker
+     * starts in its place, the run completes all its epochs, and the driver's log says what was lost.
+     */
+    @Test
+    @Order(5)
+    void aKilledExecutorIsReplacedAndTheRunCompletes() throws Exception {
+        Path output = dir.resolve("runs").resolve("killed-executor");
+        List<String> command = new ArrayList<>(List.of(REPO.resolve("bin/anneal").toString(), "pretrain",
+                "--master", cluster.masterUrl(), "--input", dir.resolve("corpus").toString(),
+                "--output", output.toString()));
+        for (String set : List.of("seed=7", "text.windowLength=32", "model.embeddingSize=8", "model.hiddenSize=16",
+                "training.epochs=2", "training.workers=2", "checkpoint.everySteps=4", "checkpoint.keepLast=0",
+                "executor.offHeap=" + (OFF_HEAP >> 20) + "m")) {
+            command.add("--set");
+            command.add(set);
+        }
+        Map<String, String> env = new LinkedHashMap<>(cluster.submitEnvironment());
+        env.put("ANNEAL_SUBMIT_ARGS", SUBMIT_ARGS);
+        Process driver = cluster.launch("driver-killed-executor", command, env);
+        Path err = cluster.logDir().resolve("driver-killed-executor.err");
+        try {
+            // The first mid-epoch checkpoint: training is under way on both executors.
+            long deadline = System.nanoTime() + SUBMISSION_LIMIT.toNanos();
+            while (!read(err).contains("TrainingLoop: epoch 1: ") && driver.isAlive()
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertTrue(driver.isAlive(), "the driver trains when the executor is killed:\n" + read(err));
+            ProcessHandle executor = cluster.workerProcess(0).descendants()
+                    .filter(p -> p.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
+                    .findFirst().orElseThrow(() -> new AssertionError("no executor under worker 0"));
+            assertTrue(executor.destroyForcibly(), "SIGKILL to executor " + executor.pid());
+            System.out.printf("StandaloneClusterIT: killed executor JVM %d mid-epoch%n", executor.pid());
+            if (!driver.waitFor(SUBMISSION_LIMIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                fail("the run with a killed executor did not finish within " + SUBMISSION_LIMIT);
+            }
+        } finally {
+            if (driver.isAlive()) {
+                cluster.stop(driver, Duration.ofSeconds(5));
+            }
+        }
+        String log = read(err);
+        assertEquals(0, driver.exitValue(), "exit code; stderr:\n" + log);
+        assertTrue(log.contains("TaskRetries: executor ") && log.contains(" removed: "),
+                "the driver's log names the lost executor:\n" + log);
+        Checkpoint last = new CheckpointStore(new Configuration())
+                .read(new org.apache.hadoop.fs.Path(output.toUri()), false);
+        assertEquals(2, last.info().epoch(), "both epochs completed");
+        assertTrue(Double.isFinite(((Number) last.info().metrics().get("validationLoss")).doubleValue()));
+        awaitNoExecutorProcesses("killed-executor");
+    }
+
     /** What one submission left: its application id and each executor's stderr by executor id. */
     private record Run(String engine, String appId, Map<String, Path> executors) {
     }

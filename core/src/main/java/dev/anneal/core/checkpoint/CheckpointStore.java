@@ -198,8 +198,10 @@ public final class CheckpointStore {
                 }
                 try {
                     Map<String, Object> m = CheckpointFiles.readManifest(fs, st.getPath());
+                    Object position = m.get("cursor") instanceof Map<?, ?> c ? c.get("position") : null;
                     entries.add(new RetentionPolicy.Entry(name, ((Number) m.get("step")).longValue(),
-                            ((Number) m.get("epoch")).intValue()));
+                            ((Number) m.get("epoch")).intValue(),
+                            position == null || ((Number) position).longValue() == 0));
                 } catch (CheckpointException | ClassCastException e) {
                     LOG.warn("retention leaves {} alone: {}", st.getPath(), e.getMessage());
                 }
@@ -277,6 +279,9 @@ public final class CheckpointStore {
                 "sha256", cp.vocabulary().sha256()));
         m.put("config", info.config());
         m.put("metrics", info.metrics());
+        if (!info.cursor().isEmpty()) {
+            m.put("cursor", info.cursor());
+        }
         m.put("files", files);
         return m;
     }
@@ -353,7 +358,8 @@ public final class CheckpointStore {
             CheckpointInfo info = new CheckpointInfo(String.valueOf(manifest.get("job")),
                     ((Number) manifest.get("step")).longValue(), ((Number) manifest.get("epoch")).intValue(),
                     ((Number) manifest.get("seed")).longValue(), CheckpointFiles.map(manifest, "network", dir),
-                    CheckpointFiles.map(manifest, "config", dir), CheckpointFiles.map(manifest, "metrics", dir));
+                    CheckpointFiles.map(manifest, "config", dir), CheckpointFiles.map(manifest, "metrics", dir),
+                    manifest.containsKey("cursor") ? CheckpointFiles.map(manifest, "cursor", dir) : Map.of());
             LOG.info("checkpoint loaded: {} (job {}, step {})", dir, info.job(), info.step());
             return new Checkpoint(graph, vocab, info);
         } catch (IOException e) {

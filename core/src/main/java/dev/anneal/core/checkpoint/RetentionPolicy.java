@@ -4,8 +4,8 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Which checkpoints of a run to keep: the newest {@code keepLast}, plus every one whose epoch is a multiple of
- * {@code keepEveryEpochs}; 0 turns either rule off, and both 0 keeps everything. The checkpoint {@code LATEST} names
+ * Which checkpoints of a run to keep: the newest {@code keepLast}, plus every one written at the end of an epoch
+ * whose number is a multiple of {@code keepEveryEpochs}; 0 turns either rule off, and both 0 keeps everything. The checkpoint {@code LATEST} names
  * is always kept.
  */
 public record RetentionPolicy(int keepLast, int keepEveryEpochs) {
@@ -18,8 +18,16 @@ public record RetentionPolicy(int keepLast, int keepEveryEpochs) {
         }
     }
 
-    /** A checkpoint of a run as the policy sees it. */
-    public record Entry(String name, long step, int epoch) {
+    /**
+     * A checkpoint of a run as the policy sees it.
+     *
+     * @param epoch    complete epochs when it was written
+     * @param epochEnd written at the end of an epoch, not within one
+     */
+    public record Entry(String name, long step, int epoch, boolean epochEnd) {
+        public Entry(String name, long step, int epoch) {
+            this(name, step, epoch, true);
+        }
     }
 
     /** The entries to delete, given all of a run's checkpoints and the name {@code LATEST} holds. */
@@ -33,7 +41,7 @@ public record RetentionPolicy(int keepLast, int keepEveryEpochs) {
         return newestFirst.stream()
                 .filter(e -> !e.name().equals(latest))
                 .filter(e -> keepLast == 0 || newestFirst.indexOf(e) >= keepLast)
-                .filter(e -> keepEveryEpochs == 0 || e.epoch() % keepEveryEpochs != 0)
+                .filter(e -> keepEveryEpochs == 0 || !e.epochEnd() || e.epoch() % keepEveryEpochs != 0)
                 .toList();
     }
 }

@@ -20,10 +20,12 @@ import java.util.List;
  * @param layers             LSTM layers
  * @param training           how to train
  * @param retention          which checkpoints of the run to keep
+ * @param cadence            divergence checks, checkpoints and the step budget inside an epoch
  */
 public record PretrainConfig(String input, String output, String master, long seed, int windowLength,
                              int vocabularySize, double validationFraction, int embeddingSize, int hiddenSize,
-                             int layers, TrainingSettings training, RetentionPolicy retention) {
+                             int layers, TrainingSettings training, RetentionPolicy retention,
+                             RunCadence cadence) {
 
     public PretrainConfig {
         Require.present("input", input, "--input");
@@ -35,6 +37,7 @@ public record PretrainConfig(String input, String output, String master, long se
         Require.positive("model.hiddenSize", hiddenSize);
         Require.positive("model.layers", layers);
         java.util.Objects.requireNonNull(retention, "retention");
+        java.util.Objects.requireNonNull(cadence, "cadence");
     }
 
     public static final ConfigSchema<PretrainConfig> SCHEMA = new ConfigSchema<>("pretrain", fields(),
@@ -63,6 +66,7 @@ public record PretrainConfig(String input, String output, String master, long se
                 "Checkpoints of the run kept, newest first (the one LATEST names always stays); 0 = all."));
         f.add(ConfigField.integer("checkpoint.keepEveryEpochs", 0,
                 "Also keep every checkpoint whose epoch is a multiple of this; 0 = none."));
+        f.addAll(RunCadence.fields());
         return f;
     }
 
@@ -70,7 +74,7 @@ public record PretrainConfig(String input, String output, String master, long se
         return new PretrainConfig(v.string("input"), v.string("output"), v.string("spark.master"), v.longValue("seed"),
                 v.integer("text.windowLength"), v.integer("text.vocabularySize"), v.decimal("validationFraction"),
                 v.integer("model.embeddingSize"), v.integer("model.hiddenSize"), v.integer("model.layers"),
-                TrainingSettings.from(v), retention(v));
+                TrainingSettings.from(v), retention(v), RunCadence.from(v));
     }
 
     private static RetentionPolicy retention(ConfigValues v) {

@@ -44,6 +44,15 @@ class RetentionTest {
     }
 
     @Test
+    void everyNthEpochMeansTheCheckpointAtThatEpochsEndNotTheOnesWithinTheNextEpoch() {
+        // Epoch 2 ended at step 20; step-25 was written within epoch 3, with 2 epochs complete.
+        List<RetentionPolicy.Entry> entries = List.of(new RetentionPolicy.Entry("step-10", 10, 1),
+                new RetentionPolicy.Entry("step-20", 20, 2), new RetentionPolicy.Entry("step-25", 25, 2, false),
+                new RetentionPolicy.Entry("step-30", 30, 3));
+        assertEquals(List.of("step-10", "step-25"), names(new RetentionPolicy(1, 2).toDelete(entries, "step-30")));
+    }
+
+    @Test
     void neverDeletesWhatLatestNamesAndZeroKeepsAll() {
         // step-30 is the newest one kept; step-20 stays because LATEST names it, though it is not among the newest 1.
         assertEquals(List.of("step-10"), names(new RetentionPolicy(1, 0).toDelete(epochs(3), "step-20")));

@@ -53,19 +53,29 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
 
     @Override
     public ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches) {
+        return fitPass(balance ? Shuffle.deal(minibatches, workers, passSeeds.nextLong()) : minibatches);
+    }
+
+    @Override
+    public ComputationGraph fitPass(JavaRDD<DataSet> dealt) {
         bindings.reset();
         meter.start();
-        JavaRDD<DataSet> input = balance ? Shuffle.deal(minibatches, workers, passSeeds.nextLong()) : minibatches;
         GpuBinding binding = new GpuBinding(bindings);
         // DL4J persists the RDD it trains on (its rounds would otherwise recompute the minibatches each time) and
         // never releases it; converting here keeps that RDD ours, so it is released after the pass.
-        JavaRDD<MultiDataSet> converted = input.mapPartitions(binding::bind).map(new DataSetToMultiDataSetFn());
+        JavaRDD<MultiDataSet> converted = dealt.mapPartitions(binding::bind).map(new DataSetToMultiDataSetFn());
         try {
             return spark.fitMultiDataSet(converted);
         } finally {
             converted.unpersist(false);
             traffic = meter.stop();
         }
+    }
+
+    @Override
+    public java.util.OptionalDouble lastTrainingLoss() {
+        double score = spark.getScore();
+        return score == 0 ? java.util.OptionalDouble.empty() : java.util.OptionalDouble.of(score);
     }
 
     @Override

@@ -20,6 +20,12 @@ public record Traffic(long broadcastBytes, long resultBytes, long transportBytes
 
     public static final Traffic NONE = new Traffic(0, 0, 0, 0);
 
+    /** The traffic of two passes together. */
+    public Traffic plus(Traffic o) {
+        return new Traffic(broadcastBytes + o.broadcastBytes, resultBytes + o.resultBytes,
+                transportBytes + o.transportBytes, dataShuffleBytes + o.dataShuffleBytes);
+    }
+
     /**
      * For metrics.json.
      *

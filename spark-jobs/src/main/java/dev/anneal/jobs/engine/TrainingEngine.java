@@ -17,6 +17,20 @@ public interface TrainingEngine extends AutoCloseable {
     ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches);
 
     /**
+     * One pass over minibatches already dealt to the workers: partition {@code i} is worker {@code i}'s share, in
+     * the order it trains on them ({@link EpochPlan} deals them so). Returns the network after the pass.
+     */
+    ComputationGraph fitPass(JavaRDD<DataSet> dealt);
+
+    /**
+     * The training score of the last pass as the workers reported it (DL4J's score: the loss summed over time steps
+     * for sequence outputs, averaged over the minibatch), where the engine has one; the divergence guard reads it.
+     */
+    default java.util.OptionalDouble lastTrainingLoss() {
+        return java.util.OptionalDouble.empty();
+    }
+
+    /**
      * The GPUs the last pass's training tasks were bound to, one entry per task that Spark gave a GPU; empty without
      * GPU resource scheduling.
      */
