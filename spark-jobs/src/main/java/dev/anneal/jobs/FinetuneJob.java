@@ -89,11 +89,17 @@ public final class FinetuneJob {
                 config.training().learningRate(), config.seed());
         RunDirectory.prepare(config.output(), overwrite, hadoop);
         SparkSession spark = SparkSetup.session("finetune", config.master(), config.training().executor());
-        return train(config, spark, parquet, checkpointDir.toString(), pretrained, graph);
+        Result r;
+        try (RunLog runLog = RunLog.open(config.output(), "finetune", hadoop, config.training().progressSeconds())) {
+            r = train(config, spark, parquet, checkpointDir.toString(), pretrained, graph, runLog);
+            runLog.finish(Map.of("model", r.model(), "test", r.test().toMap()));
+        }
+        dev.anneal.jobs.report.RunReport.afterJob(config.output(), hadoop);
+        return r;
     }
 
     static Result train(FinetuneConfig config, SparkSession spark, boolean parquet, String checkpoint,
-                        Checkpoint pretrained, ComputationGraph graph) {
+                        Checkpoint pretrained, ComputationGraph graph, RunLog runLog) {
         long started = System.nanoTime();
         JavaSparkContext sc = SparkSetup.context(spark);
         CharVocabulary vocabulary = pretrained.vocabulary();
@@ -124,10 +130,14 @@ public final class FinetuneJob {
                 checkpoint, pretrained.info().step(), config.input(), trainLabels.count(), trainLabels.positives(),
                 validationCount, testCount, config.pooling(), config.freeze(), graph.numParams(),
                 trainableParams(graph), config.training().engine(), config.training().epochs());
+        runLog.start(Reports.asMap(config), RunLog.figures("input", config.input(), "checkpoint", checkpoint,
+                "train", trainLabels.count(), "trainPositive", trainLabels.positives(), "validation",
+                validationCount, "test", testCount), 1, config.training().epochs());
 
         List<Map<String, Object>> epochs = new ArrayList<>();
         BinaryEvaluation.Result lastValidation = null;
         try (TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
+            runLog.watch(engine, 1, 0, (trainLabels.count() + batch - 1) / batch);
             for (int epoch = 1; epoch <= config.training().epochs(); epoch++) {
                 long t0 = System.nanoTime();
                 graph = engine.fitEpoch(minibatches);
@@ -146,12 +156,9 @@ public final class FinetuneJob {
                 }
                 DivergenceGuard.check(graph, validationCount > 0 ? loss : 0.0, "in epoch " + epoch);
                 epochs.add(e);
-                LOG.info("epoch {}/{}: validation loss {}, accuracy {}, F1 {}, {} records/s, {}, ETA {}", epoch,
-                        config.training().epochs(), fmt(loss),
-                        lastValidation == null ? "n/a" : fmt(lastValidation.counts().accuracy()),
-                        lastValidation == null ? "n/a" : fmt(lastValidation.counts().f1()),
-                        String.format("%.0f", trainLabels.count() / seconds), Reports.duration(seconds),
-                        Reports.duration(seconds * (config.training().epochs() - epoch)));
+                runLog.epochEnded(epoch, lastValidation == null ? Map.of() : RunLog.figures("validationLoss", loss,
+                        "validationAccuracy", lastValidation.counts().accuracy(), "validationF1",
+                        lastValidation.counts().f1()));
             }
         }
 

@@ -27,6 +27,9 @@ public final class Main {
     /** Runs a command and returns its exit code; messages go to {@code out} and {@code err}. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
+            if (args.length > 0 && args[0].equals("report")) {
+                return report(args, out, err);
+            }
             CommandLine cli = CommandLine.parse(args);
             if (cli.command().isEmpty() && !cli.help()) {
                 err.print(usage(""));
@@ -75,6 +78,21 @@ public final class Main {
         }
     }
 
+    /** {@code anneal report RUN_DIR}: writes RUN_DIR/report.html from what the run left there; no Spark. */
+    private static int report(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 2 && (args[1].equals("--help") || args[1].equals("-h"))) {
+            out.print(usage("report"));
+            return 0;
+        }
+        if (args.length != 2 || args[1].startsWith("--")) {
+            err.print("anneal: report takes one run directory\n" + usage("report"));
+            return AnnealException.EXIT_USAGE;
+        }
+        out.println("report written: " + dev.anneal.jobs.report.RunReport.write(args[1],
+                new org.apache.hadoop.conf.Configuration()));
+        return 0;
+    }
+
     /** Spark wraps what an executor threw; an Anneal error inside still decides the message and exit code. */
     private static AnnealException findCause(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
@@ -96,12 +114,19 @@ public final class Main {
                       pretrain   train a character-level LSTM language model on a text corpus
                       finetune   turn a pretrained checkpoint into a binary text classifier
                       demo       pretrain on data-samples/text, fine-tune a spam classifier, print a summary
+                      report     write RUN_DIR/report.html (curves, metrics, checkpoints, config) for a run directory
 
                     anneal <command> --help lists the command's config keys.
                     exit codes: 0 done, 2 usage or config error, 3 bad input or checkpoint, 4 training diverged,
                     1 anything else.
                     """);
             return sb.toString();
+        }
+        if (command.equals("report")) {
+            return "usage: anneal report RUN_DIR\n\nWrites RUN_DIR/report.html, one self-contained page: loss and "
+                    + "validation curves,\nfinal metrics, confusion matrix, checkpoints, data summary and config, "
+                    + "from RUN_DIR's\nmetrics.jsonl, metrics.json and checkpoint manifests. Every pretrain and "
+                    + "finetune writes it\nat its end too.\n";
         }
         sb.append("usage: anneal ").append(command).append(switch (command) {
             case "pretrain" -> " --input TEXT --output RUN_DIR [--config FILE] [--set key=value ...] [--overwrite]\n"

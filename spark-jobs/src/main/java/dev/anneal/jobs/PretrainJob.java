@@ -99,7 +99,9 @@ public final class PretrainJob {
             RunDirectory.prepare(config.output(), overwrite, hadoop);
         }
         SparkSession spark = SparkSetup.session("pretrain", config.master(), config.training().executor());
-        return train(config, SparkSetup.context(spark), resumeFrom);
+        Result result = train(config, SparkSetup.context(spark), resumeFrom);
+        dev.anneal.jobs.report.RunReport.afterJob(config.output(), hadoop);
+        return result;
     }
 
     static Result train(PretrainConfig config, JavaSparkContext sc, Checkpoint resumeFrom) {
@@ -139,7 +141,14 @@ public final class PretrainJob {
 
         List<Epoch> epochs = new ArrayList<>();
         String[] written = {resumeFrom == null ? null : store.resolve(new Path(config.output())).toString()};
-        try (TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
+        try (RunLog runLog = RunLog.open(config.output(), "pretrain", sc.hadoopConfiguration(),
+                config.training().progressSeconds());
+             TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
+            runLog.start(Reports.asMap(config), RunLog.figures("input", config.input(), "trainWindows",
+                    trainWindows, "validationWindows", validationWindows, "minibatches", trainBatches,
+                    "vocabulary", vocabulary.size()), start.epoch(), config.training().epochs());
+            runLog.scaleTrainLoss(1.0 / window);
+            runLog.watch(engine, start.epoch(), start.position(), trainBatches);
             TrainingLoop.Hooks hooks = new TrainingLoop.Hooks() {
                 @Override
                 public Map<String, Object> epochEnd(int epoch, ComputationGraph trained, TrainingLoop.Passes passes) {
@@ -148,11 +157,8 @@ public final class PretrainJob {
                     double seconds = passes.seconds();
                     // Windows per minibatch on average: a resumed epoch trained only its remaining share.
                     double rate = trainWindows * (passes.minibatches() / (double) trainBatches) / seconds;
-                    double eta = seconds * trainBatches / passes.minibatches() * (config.training().epochs() - epoch);
-                    LOG.info("epoch {}/{}: validation loss {} nats/char ({} bits), {} windows/s, {}, ETA {}",
-                            epoch, config.training().epochs(), String.format("%.4f", loss.nats()),
-                            String.format("%.3f", loss.bitsPerCharacter()), String.format("%.0f", rate),
-                            Reports.duration(seconds), Reports.duration(eta));
+                    runLog.epochEnded(epoch, RunLog.figures("step", (long) epoch * trainBatches, "validationLoss",
+                            loss.nats(), "validationBitsPerCharacter", loss.bitsPerCharacter()));
                     epochs.add(new Epoch(epoch, (long) epoch * trainBatches, loss.nats(), seconds, rate,
                             Reports.enginePass(engine, passes.traffic(), passes.bindings(), passes.minibatches(),
                                     LOG)));
@@ -172,12 +178,14 @@ public final class PretrainJob {
                             cursor.toMap(trainBatches));
                     written[0] = store.writeStep(new Path(config.output()),
                             new Checkpoint(trained, vocabulary, info)).toString();
+                    runLog.checkpoint(written[0], cursor.step(), cursor.epochsDone());
                     store.prune(new Path(config.output()), config.retention());
                     writeMetrics(config, sc, trainWindows, validationWindows, epochs, written[0]);
                     return written[0];
                 }
             };
             new TrainingLoop(sc, engine, plan, config.cadence(), config.training().epochs()).run(start, hooks);
+            runLog.finish(Map.of("checkpoint", String.valueOf(written[0])));
         }
         return new Result(written[0], vocabulary, trainWindows, validationWindows, epochs,
                 (System.nanoTime() - started) / 1e9);

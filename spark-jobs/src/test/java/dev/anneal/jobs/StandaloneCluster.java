@@ -94,6 +94,7 @@ public final class StandaloneCluster implements AutoCloseable {
         private Duration startTimeout = Duration.ofMinutes(2);
         private List<Path> sparkJars;
         private final Map<String, String> workerConf = new LinkedHashMap<>();
+        private final Map<String, String> daemonConf = new LinkedHashMap<>();
         private final Map<Integer, Map<String, String>> workerConfByIndex = new TreeMap<>();
 
         private Builder(Path dir) {
@@ -143,6 +144,15 @@ public final class StandaloneCluster implements AutoCloseable {
          */
         public Builder workerConf(String key, String value) {
             workerConf.put(key, value);
+            return this;
+        }
+
+        /**
+         * A Spark property for the Master and every Worker, e.g. {@code spark.authenticate} and its secret, which the
+         * daemons and the applications must share; through {@code --properties-file} like {@link #workerConf}.
+         */
+        public Builder daemonConf(String key, String value) {
+            daemonConf.put(key, value);
             return this;
         }
 
@@ -414,14 +424,20 @@ public final class StandaloneCluster implements AutoCloseable {
     private void startDaemons() throws IOException, InterruptedException {
         buildSparkHome();
         long deadline = System.nanoTime() + options.startTimeout.toNanos();
-        master = launch("master", daemon("org.apache.spark.deploy.master.Master", List.of(
-                "--host", HOST, "--port", String.valueOf(masterPort), "--webui-port",
-                String.valueOf(masterWebUiPort))), daemonEnvironment());
+        List<String> masterArgs = new ArrayList<>(List.of("--host", HOST, "--port", String.valueOf(masterPort),
+                "--webui-port", String.valueOf(masterWebUiPort)));
+        if (!options.daemonConf.isEmpty()) {
+            Path confFile = Files.createDirectories(dir.resolve("master")).resolve("master.conf");
+            writeProperties(confFile, options.daemonConf, "master " + masterUrl());
+            masterArgs.addAll(List.of("--properties-file", confFile.toString()));
+        }
+        master = launch("master", daemon("org.apache.spark.deploy.master.Master", masterArgs), daemonEnvironment());
         awaitMaster("the master to be ALIVE", deadline, state -> "ALIVE".equals(state.path("status").asText()));
         for (int i = 0; i < options.workers; i++) {
             Path workerDir = Files.createDirectories(dir.resolve("worker-" + i));
             Path workDir = Files.createDirectories(workerWorkDir(i));
-            Map<String, String> conf = new LinkedHashMap<>(options.workerConf);
+            Map<String, String> conf = new LinkedHashMap<>(options.daemonConf);
+            conf.putAll(options.workerConf);
             conf.putAll(options.workerConfByIndex.getOrDefault(i, Map.of()));
             List<String> args = new ArrayList<>(List.of(masterUrl(), "--host", HOST, "--cores",
                     String.valueOf(options.workerCores), "--memory", options.workerMemory,
@@ -429,11 +445,7 @@ public final class StandaloneCluster implements AutoCloseable {
                     "--port", "0", "--webui-port", "0", "--work-dir", workDir.toString()));
             if (!conf.isEmpty()) {
                 Path confFile = workerDir.resolve("worker.conf");
-                Properties properties = new Properties();
-                properties.putAll(conf);
-                try (var out = Files.newBufferedWriter(confFile)) {
-                    properties.store(out, "worker-" + i + " of " + masterUrl());
-                }
+                writeProperties(confFile, conf, "worker-" + i + " of " + masterUrl());
                 args.addAll(List.of("--properties-file", confFile.toString()));
             }
             Map<String, String> env = daemonEnvironment();
@@ -443,6 +455,14 @@ public final class StandaloneCluster implements AutoCloseable {
         }
         int n = options.workers;
         awaitMaster(n + " alive workers", deadline, state -> state.path("aliveworkers").asInt() == n);
+    }
+
+    private static void writeProperties(Path file, Map<String, String> conf, String comment) throws IOException {
+        Properties properties = new Properties();
+        properties.putAll(conf);
+        try (var out = Files.newBufferedWriter(file)) {
+            properties.store(out, comment);
+        }
     }
 
     private List<String> daemon(String mainClass, List<String> args) {

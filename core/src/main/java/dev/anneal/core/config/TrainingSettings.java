@@ -15,10 +15,14 @@ import java.util.List;
  * @param prefetch           minibatches each worker prepares ahead of training
  * @param gradientSharing    the gradient-sharing engine's knobs (unused by parameter averaging)
  * @param executor           native threads and off-heap memory of each executor
+ * @param progressSeconds    seconds between two progress lines within an epoch; 0 = one line per epoch only
  */
 public record TrainingSettings(String engine, int epochs, int batchSize, double learningRate, int averagingFrequency,
                                int workers, int prefetch, GradientSharingSettings gradientSharing,
-                               ExecutorSettings executor) {
+                               ExecutorSettings executor, int progressSeconds) {
+    /** Default of {@code progress.intervalSeconds}. */
+    public static final int PROGRESS_SECONDS = 60;
+
     public static final String PARAMETER_AVERAGING = "parameter-averaging";
     public static final String GRADIENT_SHARING = "gradient-sharing";
     public static final String LOCAL_SGD = "local-sgd";
@@ -28,7 +32,7 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
     public static TrainingSettings parameterAveraging(int epochs, int batchSize, double learningRate,
                                                       int averagingFrequency, int workers, int prefetch) {
         return new TrainingSettings(PARAMETER_AVERAGING, epochs, batchSize, learningRate, averagingFrequency, workers,
-                prefetch, GradientSharingSettings.loopback(), ExecutorSettings.defaults());
+                prefetch, GradientSharingSettings.loopback(), ExecutorSettings.defaults(), PROGRESS_SECONDS);
     }
 
     public TrainingSettings {
@@ -41,6 +45,7 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
         Require.positive("training.averagingFrequency", averagingFrequency);
         Require.atLeast("training.workers", workers, 0);
         Require.atLeast("training.prefetch", prefetch, 0);
+        Require.atLeast("progress.intervalSeconds", progressSeconds, 0);
         java.util.Objects.requireNonNull(gradientSharing, "gradientSharing");
         java.util.Objects.requireNonNull(executor, "executor");
     }
@@ -48,7 +53,7 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
     /** The same settings with another engine and gradient-sharing knobs. */
     public TrainingSettings with(String newEngine, GradientSharingSettings sharing) {
         return new TrainingSettings(newEngine, epochs, batchSize, learningRate, averagingFrequency, workers, prefetch,
-                sharing, executor);
+                sharing, executor, progressSeconds);
     }
 
     /** The {@code training.*} and {@code executor.*} keys with the given job's defaults. */
@@ -73,6 +78,9 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                         + "(DL4J's engines; local-sgd trains from minibatches cached in memory).")));
         fields.addAll(GradientSharingSettings.fields());
         fields.addAll(ExecutorSettings.fields());
+        fields.add(ConfigField.integer("progress.intervalSeconds", PROGRESS_SECONDS,
+                "Seconds between two progress lines (loss, samples/s, elapsed, ETA) within an epoch; each line is "
+                        + "also an event in <output>/metrics.jsonl. 0 = one line per epoch only."));
         return fields;
     }
 
@@ -81,6 +89,6 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                 v.integer("training.batchSize"), v.decimal("training.learningRate"),
                 v.integer("training.averagingFrequency"), v.integer("training.workers"),
                 v.integer("training.prefetch"), GradientSharingSettings.from(v),
-                ExecutorSettings.from(v));
+                ExecutorSettings.from(v), v.integer("progress.intervalSeconds"));
     }
 }

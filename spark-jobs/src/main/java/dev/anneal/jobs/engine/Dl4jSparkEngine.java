@@ -28,6 +28,7 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
     private final TrafficMeter meter;
     private Traffic traffic = Traffic.NONE;
     private final java.util.Random passSeeds;
+    private final ProgressListener progress;
 
     /**
      * @param balance spread the minibatches evenly over {@code workers} partitions before each pass; without it the
@@ -41,6 +42,13 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
         this.balance = balance;
         this.bindings = sc.sc().collectionAccumulator("anneal.gpuBindings");
         this.meter = new TrafficMeter(sc.sc());
+        this.progress = new ProgressListener(sc.sc());
+        this.spark.setListeners(List.of(progress));
+    }
+
+    @Override
+    public TrainingProgress progress() {
+        return progress.snapshot();
     }
 
     @Override

@@ -36,6 +36,14 @@ public interface TrainingEngine extends AutoCloseable {
      */
     java.util.List<GpuBinding.Binding> deviceBindings();
 
+    /**
+     * What the training tasks of this engine have reported since it was created, read while a pass runs; engines
+     * that cannot tell report {@link TrainingProgress#NONE}.
+     */
+    default TrainingProgress progress() {
+        return TrainingProgress.NONE;
+    }
+
     /** The bytes the last pass moved between driver and executors. */
     Traffic lastTraffic();
 
