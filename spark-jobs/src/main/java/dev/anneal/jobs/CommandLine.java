@@ -14,7 +14,7 @@ import java.util.Optional;
  */
 public record CommandLine(String command, Optional<Path> configFile, List<String> overrides, boolean overwrite,
                           boolean allowFallback, boolean help) {
-    public static final List<String> COMMANDS = List.of("pretrain", "finetune", "demo");
+    public static final List<String> COMMANDS = List.of("ingest", "pretrain", "finetune", "demo");
 
     public static CommandLine parse(String[] args) {
         if (args.length == 0) {

@@ -3,7 +3,9 @@ package dev.anneal.jobs;
 import dev.anneal.core.AnnealException;
 import dev.anneal.core.config.ConfigSchema;
 import dev.anneal.core.config.FinetuneConfig;
+import dev.anneal.core.config.IngestConfig;
 import dev.anneal.core.config.PretrainConfig;
+import dev.anneal.jobs.ingest.IngestJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +39,10 @@ public final class Main {
                 return 0;
             }
             switch (cli.command()) {
+                case "ingest" -> {
+                    IngestConfig config = IngestConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
+                    out.print(IngestJob.describe(IngestJob.run(config, cli.overwrite())));
+                }
                 case "pretrain" -> {
                     PretrainConfig config = PretrainConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
                     PretrainJob.Result r = PretrainJob.run(config, cli.overwrite());
@@ -93,6 +99,7 @@ public final class Main {
                                   [--checkpoint URI] [--master URL] [--overwrite] [--allow-fallback] [--help]
 
                     commands:
+                      ingest     turn raw text, labeled records or IDX images into a dataset of Parquet shards
                       pretrain   train a character-level LSTM language model on a text corpus
                       finetune   turn a pretrained checkpoint into a binary text classifier
                       demo       pretrain on data-samples/text, fine-tune a spam classifier, print a summary
@@ -104,6 +111,9 @@ public final class Main {
             return sb.toString();
         }
         sb.append("usage: anneal ").append(command).append(switch (command) {
+            case "ingest" -> " --input RAW --output DATASET_DIR [--config FILE] [--set key=value ...] [--overwrite]\n"
+                    + "\nOverrides: --input, --output, --master set the keys input, output, spark.master.\n"
+                    + "An --output that holds a dataset gets the input appended as a new slice; --overwrite replaces it.\n";
             case "pretrain" -> " --input TEXT --output RUN_DIR [--config FILE] [--set key=value ...] [--overwrite]\n"
                     + "\nOverrides: --input, --output, --master set the keys input, output, spark.master.\n"
                     + "An --output that holds checkpoints is continued from its latest one.\n";
@@ -116,6 +126,9 @@ public final class Main {
                     + "Keys are those of pretrain and finetune, prefixed.\n";
         });
         sb.append("\nconfig keys:\n");
+        if (command.equals("ingest")) {
+            sb.append(schemaHelp(IngestConfig.SCHEMA, false));
+        }
         if (command.equals("pretrain") || command.equals("demo")) {
             sb.append(schemaHelp(PretrainConfig.SCHEMA, command.equals("demo")));
         }
