@@ -3,6 +3,7 @@ package dev.anneal.jobs;
 import dev.anneal.core.config.ConfigSchema;
 import dev.anneal.core.config.FinetuneConfig;
 import dev.anneal.core.config.IngestConfig;
+import dev.anneal.core.config.PipelineConfig;
 import dev.anneal.core.config.PretrainConfig;
 
 import java.io.IOException;
@@ -16,7 +17,7 @@ import java.util.List;
  */
 public final class ConfigReference {
     private static final List<ConfigSchema<?>> SCHEMAS = List.of(IngestConfig.SCHEMA, PretrainConfig.SCHEMA,
-            FinetuneConfig.SCHEMA);
+            FinetuneConfig.SCHEMA, PipelineConfig.SCHEMA);
 
     private ConfigReference() {
     }

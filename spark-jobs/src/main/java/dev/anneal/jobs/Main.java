@@ -4,8 +4,10 @@ import dev.anneal.core.AnnealException;
 import dev.anneal.core.config.ConfigSchema;
 import dev.anneal.core.config.FinetuneConfig;
 import dev.anneal.core.config.IngestConfig;
+import dev.anneal.core.config.PipelineConfig;
 import dev.anneal.core.config.PretrainConfig;
 import dev.anneal.jobs.ingest.IngestJob;
+import dev.anneal.jobs.pipeline.PipelineJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +60,10 @@ public final class Main {
                             r.test().counts().accuracy(), r.baseline().accuracy(), r.test().auc(), r.model(),
                             r.metricsFile());
                 }
+                case "pipeline" -> {
+                    PipelineConfig config = PipelineConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
+                    out.print(PipelineJob.describe(PipelineJob.run(config)));
+                }
                 case "demo" -> {
                     DemoJob.Result r = DemoJob.run(DemoJob.Options.from(cli));
                     out.print(r.summary());
@@ -102,6 +108,7 @@ public final class Main {
                       ingest     turn raw text, labeled records or IDX images into a dataset of Parquet shards
                       pretrain   train a character-level LSTM language model on a text corpus
                       finetune   turn a pretrained checkpoint into a binary text classifier
+                      pipeline   one scheduled run: ingest a slice, continue pretraining, fine-tune, promote
                       demo       pretrain on data-samples/text, fine-tune a spam classifier, print a summary
 
                     anneal <command> --help lists the command's config keys.
@@ -121,6 +128,10 @@ public final class Main {
                     + " [--overwrite] [--allow-fallback]\n\nOverrides: --input, --output, --checkpoint, --master set the"
                     + " keys of the same name (spark.master).\n--allow-fallback: when the checkpoint LATEST names is"
                     + " damaged, use the newest valid one of the run and say which.\n";
+            case "pipeline" -> " --set runId=ID --input SLICE --output PIPELINE_DIR [--config FILE]"
+                    + " [--set key=value ...]\n\nOverrides: --input sets slice, --output sets root, --master sets"
+                    + " spark.master.\nA rerun of a runId resumes it where it stopped, or does nothing when it is"
+                    + " complete.\nExit code 1 when another live run holds PIPELINE_DIR/pipeline.lock.\n";
             default -> " [--output DIR] [--master URL] [--overwrite] [--set pretrain.KEY=V] [--set finetune.KEY=V]\n"
                     + "\nRuns pretrain and finetune on data-samples/ (default output work/demo, replaced on rerun).\n"
                     + "Keys are those of pretrain and finetune, prefixed.\n";
@@ -128,6 +139,9 @@ public final class Main {
         sb.append("\nconfig keys:\n");
         if (command.equals("ingest")) {
             sb.append(schemaHelp(IngestConfig.SCHEMA, false));
+        }
+        if (command.equals("pipeline")) {
+            sb.append(schemaHelp(PipelineConfig.SCHEMA, false));
         }
         if (command.equals("pretrain") || command.equals("demo")) {
             sb.append(schemaHelp(PretrainConfig.SCHEMA, command.equals("demo")));
