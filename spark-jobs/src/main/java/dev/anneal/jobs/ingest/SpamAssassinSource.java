@@ -6,6 +6,13 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import dev.anneal.core.config.IngestConfig;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.util.SerializableConfiguration;
+import dev.anneal.core.InputException;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.Path;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Collections;
 
 import java.io.IOException;
 import java.util.List;
@@ -25,12 +32,33 @@ final class SpamAssassinSource {
         return input.replaceAll("/+$", "") + "/*/*.json";
     }
 
+    /**
+     * The files are listed on the driver (names only) and read on the executors. Spark's binaryFiles is not used: each
+     * of its records carries the whole combined split, which made reading n files cost n squared.
+     */
     static JavaRDD<RawRecord> read(JavaSparkContext sc, IngestConfig config, int partitions) {
         RecordChecks checks = new RecordChecks(config);
         String textField = config.textField();
-        return sc.binaryFiles(pattern(config.input()), partitions).flatMap(file -> {
-            String source = file._1();
-            byte[] bytes = file._2().toArray();
+        List<String> files = new ArrayList<>();
+        Path pattern = new Path(pattern(config.input()));
+        try {
+            FileStatus[] matched = pattern.getFileSystem(sc.hadoopConfiguration()).globStatus(pattern);
+            for (FileStatus f : matched == null ? new FileStatus[0] : matched) {
+                if (f.isFile()) {
+                    files.add(f.getPath().toString());
+                }
+            }
+        } catch (IOException e) {
+            throw new InputException("cannot list " + pattern + ": " + e.getMessage(), e);
+        }
+        Collections.sort(files);
+        SerializableConfiguration conf = new SerializableConfiguration(sc.hadoopConfiguration());
+        return sc.parallelize(files, Math.max(1, Math.min(files.size(), 4 * partitions))).flatMap(source -> {
+            Path path = new Path(source);
+            byte[] bytes;
+            try (InputStream in = path.getFileSystem(conf.value()).open(path)) {
+                bytes = in.readAllBytes();
+            }
             if (RecordChecks.hasNul(bytes, bytes.length)) {
                 return List.of(RawRecord.bad(source, 0, RecordChecks.BINARY,
                         RecordChecks.excerpt(bytes, bytes.length))).iterator();
