@@ -228,6 +228,9 @@ public final class PipelineLock implements AutoCloseable {
     /** Stops refreshing and removes the lock, if it is still this run's. */
     @Override
     public void close() {
+        if (heartbeat.isShutdown()) {
+            return;
+        }
         heartbeat.shutdownNow();
         try {
             Holder now = parse(PipelineFiles.readOrNull(file, conf));
