@@ -360,8 +360,11 @@ class ConfigSchemaTest {
                 assertNotNull(PretrainConfig.SCHEMA.load(yaml, PRETRAIN_REQUIRED), name);
             } else if (name.startsWith("finetune")) {
                 assertNotNull(FinetuneConfig.SCHEMA.load(yaml, FINETUNE_REQUIRED), name);
+            } else if (name.startsWith("ingest")) {
+                assertNotNull(IngestConfig.SCHEMA.load(yaml, List.of("input=raw", "output=dataset")), name);
             } else {
-                fail("conf/" + name + " names no job (pretrain*.yaml or finetune*.yaml), so no schema checks it");
+                fail("conf/" + name + " names no job (pretrain*.yaml, finetune*.yaml or ingest*.yaml), so no "
+                        + "schema checks it");
             }
             loaded.add(name);
         }
