@@ -362,9 +362,11 @@ class ConfigSchemaTest {
                 assertNotNull(FinetuneConfig.SCHEMA.load(yaml, FINETUNE_REQUIRED), name);
             } else if (name.startsWith("ingest")) {
                 assertNotNull(IngestConfig.SCHEMA.load(yaml, List.of("input=raw", "output=dataset")), name);
+            } else if (name.startsWith("pipeline")) {
+                assertNotNull(PipelineConfig.SCHEMA.load(yaml, List.of("runId=2026-11-30", "slice=raw")), name);
             } else {
-                fail("conf/" + name + " names no job (pretrain*.yaml, finetune*.yaml or ingest*.yaml), so no "
-                        + "schema checks it");
+                fail("conf/" + name + " names no job (pretrain*.yaml, finetune*.yaml, ingest*.yaml or "
+                        + "pipeline*.yaml), so no schema checks it");
             }
             loaded.add(name);
         }

@@ -2,6 +2,7 @@ package dev.anneal.jobs.pipeline;
 
 import dev.anneal.core.AnnealException;
 import dev.anneal.core.checkpoint.CheckpointStore;
+import dev.anneal.core.config.ConfigException;
 import dev.anneal.core.config.PipelineConfig;
 import dev.anneal.core.data.DatasetManifest;
 import dev.anneal.core.pipeline.PipelineFiles;
@@ -123,11 +124,16 @@ public final class PipelineJob {
         }
 
         void ingest() {
+            String source = qualified(config.slice());
+            Object recorded = state.step("ingest").get("slice");
+            if (recorded != null && !recorded.equals(source)) {
+                throw new ConfigException("pipeline run " + config.runId() + " was started with slice " + recorded
+                        + ", not " + source + ": rerun it with the same --input, or give the new slice a new runId");
+            }
             if (state.done("ingest")) {
                 log.put("ingest", "skipped: done before (slice " + state.step("ingest").get("sliceIndex") + ")");
                 return;
             }
-            String source = qualified(config.slice());
             boolean exists = DatasetFiles.isDataset(dataset.toString(), hadoop);
             DatasetManifest before = exists ? DatasetFiles.manifest(dataset.toString(), hadoop) : null;
             if (state.step("ingest").isEmpty()) {

@@ -3,7 +3,9 @@ package dev.anneal.jobs.pipeline;
 import dev.anneal.core.config.ConfigException;
 import dev.anneal.core.config.PipelineConfig;
 import dev.anneal.core.data.DatasetManifest;
+import dev.anneal.core.pipeline.PipelineState;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -53,6 +55,24 @@ class PipelineRulesTest {
                 + "source is not this run's");
         assertTrue(PipelineJob.sliceIngested(m, 0, "file:/raw/c").isEmpty());
         assertTrue(PipelineJob.sliceIngested(null, 0, "file:/raw/a").isEmpty());
+    }
+
+    @Test
+    void aRerunWithAnotherSliceIsRefusedBeforeAnythingIsIngested(@TempDir Path dir) {
+        org.apache.hadoop.conf.Configuration hadoop = new org.apache.hadoop.conf.Configuration();
+        org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(dir.toUri());
+        PipelineConfig config = PipelineConfig.SCHEMA.load(null, List.of("root=" + root, "runId=day2",
+                "slice=" + dir.resolve("raw/b").toUri(), "ingest.config=../conf/ingest-text.yaml",
+                "pretrain.config=../conf/pretrain.yaml", "finetune.config=../conf/finetune.yaml"));
+        PipelineState state = PipelineState.load(new org.apache.hadoop.fs.Path(root, "pipeline"), "day2", hadoop);
+        state.record("ingest", PipelineState.STARTED, Map.of("slice", dir.resolve("raw/a").toUri().toString(),
+                "fromSliceIndex", 1));
+        PipelineJob.Steps steps = new PipelineJob.Steps(config, new StageConfigs(config, root + "/dataset",
+                root + "/runs/pretrain"), state, root, hadoop);
+        ConfigException e = assertThrows(ConfigException.class, steps::ingest);
+        assertTrue(e.getMessage().contains("was started with slice") && e.getMessage().contains("raw/a"),
+                e.getMessage());
+        assertFalse(java.nio.file.Files.exists(dir.resolve("dataset")));
     }
 
     @Test
