@@ -89,8 +89,9 @@ public final class PipelineJob {
     public static String describe(Result r) {
         StringBuilder sb = new StringBuilder();
         if (r.takeover() != null) {
-            sb.append("took over the stale lock of ").append(r.takeover().previous()).append(": ")
-                    .append(r.takeover().reason()).append('\n');
+            PipelineLock.Holder previous = r.takeover().previous();
+            sb.append("took over the stale lock of ").append(previous == null ? "an unknown holder" : previous)
+                    .append(": ").append(r.takeover().reason()).append('\n');
         }
         if (r.alreadyComplete()) {
             sb.append("pipeline run ").append(r.runId()).append(" already completed at ")

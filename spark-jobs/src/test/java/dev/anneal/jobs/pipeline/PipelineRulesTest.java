@@ -76,6 +76,22 @@ class PipelineRulesTest {
     }
 
     @Test
+    void theCommandMapsInputAndOutputAndFailsWithExit2BeforeSparkWithoutARunId() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int code = dev.anneal.jobs.Main.run(new String[] {"pipeline", "--input", "/tmp/raw/day1", "--output",
+                "/tmp/pipeline"}, new java.io.PrintStream(out, true), new java.io.PrintStream(err, true));
+        assertEquals(2, code);
+        assertEquals("anneal: runId is required: set it in the config file or give --set runId=ID\n",
+                err.toString());
+        code = dev.anneal.jobs.Main.run(new String[] {"pipeline", "--help"}, new java.io.PrintStream(out, true),
+                new java.io.PrintStream(err, true));
+        assertEquals(0, code);
+        assertTrue(out.toString().contains("usage: anneal pipeline") && out.toString().contains("lock.staleMinutes")
+                && out.toString().contains("promote.minImprovement"), out.toString());
+    }
+
+    @Test
     void theConfigNamesWhatIsMissingOrWrong() {
         ConfigException e = assertThrows(ConfigException.class, () -> PipelineConfig.SCHEMA.load(null,
                 List.of("root=/tmp/p", "slice=/tmp/s")));
