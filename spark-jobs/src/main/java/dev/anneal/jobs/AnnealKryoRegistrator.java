@@ -4,6 +4,7 @@ import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import dev.anneal.core.task.BinaryMetrics;
 import dev.anneal.jobs.data.LabeledText;
+import dev.anneal.jobs.ingest.IngestJob;
 import org.nd4j.kryo.Nd4jRegistrator;
 
 /**
@@ -16,5 +17,6 @@ public class AnnealKryoRegistrator extends Nd4jRegistrator {
         super.registerClasses(kryo);
         kryo.register(LabeledText.class, new JavaSerializer());
         kryo.register(BinaryMetrics.class, new JavaSerializer());
+        IngestJob.registerKryo(kryo);
     }
 }

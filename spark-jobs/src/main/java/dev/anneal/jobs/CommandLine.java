@@ -14,7 +14,8 @@ import java.util.Optional;
  */
 public record CommandLine(String command, Optional<Path> configFile, List<String> overrides, boolean overwrite,
                           boolean allowFallback, boolean help) {
-    public static final List<String> COMMANDS = List.of("pretrain", "finetune", "demo", "report");
+    public static final List<String> COMMANDS = List.of("ingest", "pretrain", "finetune", "pipeline", "demo",
+            "report");
 
     public static CommandLine parse(String[] args) {
         if (args.length == 0) {
@@ -33,6 +34,7 @@ public record CommandLine(String command, Optional<Path> configFile, List<String
         boolean overwrite = false;
         boolean allowFallback = false;
         boolean help = false;
+        boolean pipeline = command.equals("pipeline");
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -46,8 +48,9 @@ public record CommandLine(String command, Optional<Path> configFile, List<String
                 }
                 case "--config" -> config = Optional.of(Path.of(value(args, ++i, a)));
                 case "--set" -> sets.add(value(args, ++i, a));
-                case "--input" -> pathFlags.add("input=" + value(args, ++i, a));
-                case "--output" -> pathFlags.add("output=" + value(args, ++i, a));
+                // A pipeline's input is the slice it ingests and its output the pipeline directory.
+                case "--input" -> pathFlags.add((pipeline ? "slice=" : "input=") + value(args, ++i, a));
+                case "--output" -> pathFlags.add((pipeline ? "root=" : "output=") + value(args, ++i, a));
                 case "--checkpoint" -> pathFlags.add("checkpoint=" + value(args, ++i, a));
                 case "--master" -> pathFlags.add("spark.master=" + value(args, ++i, a));
                 default -> throw new ConfigException("unknown option '" + a + "' for " + command

@@ -2,6 +2,8 @@ package dev.anneal.jobs;
 
 import dev.anneal.core.config.ConfigSchema;
 import dev.anneal.core.config.FinetuneConfig;
+import dev.anneal.core.config.IngestConfig;
+import dev.anneal.core.config.PipelineConfig;
 import dev.anneal.core.config.PretrainConfig;
 
 import java.io.IOException;
@@ -14,7 +16,8 @@ import java.util.List;
  * never drift: {@code java -cp ... dev.anneal.jobs.ConfigReference docs/CONFIG.md}.
  */
 public final class ConfigReference {
-    private static final List<ConfigSchema<?>> SCHEMAS = List.of(PretrainConfig.SCHEMA, FinetuneConfig.SCHEMA);
+    private static final List<ConfigSchema<?>> SCHEMAS = List.of(IngestConfig.SCHEMA, PretrainConfig.SCHEMA,
+            FinetuneConfig.SCHEMA, PipelineConfig.SCHEMA);
 
     private ConfigReference() {
     }

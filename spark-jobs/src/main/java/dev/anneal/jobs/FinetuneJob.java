@@ -14,6 +14,9 @@ import dev.anneal.core.text.CharVocabulary;
 import dev.anneal.jobs.data.BatchIterator;
 import dev.anneal.jobs.data.LabeledText;
 import dev.anneal.jobs.data.LabeledTextSource;
+import dev.anneal.jobs.data.ShardedCorpus;
+import dev.anneal.jobs.ingest.DatasetFiles;
+import scala.Tuple2;
 import dev.anneal.jobs.engine.TrainingEngine;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.BinaryEvaluation;
@@ -61,7 +64,8 @@ public final class FinetuneJob {
      */
     public static Result run(FinetuneConfig config, boolean overwrite, boolean allowFallback) {
         Configuration hadoop = new Configuration();
-        boolean parquet = LabeledTextSource.isParquet(config.input(), hadoop);
+        boolean dataset = DatasetFiles.isDataset(config.input(), hadoop);
+        boolean parquet = !dataset && LabeledTextSource.isParquet(config.input(), hadoop);
         CheckpointStore store = new CheckpointStore(hadoop);
         Path location = new Path(config.checkpoint());
         Path checkpointDir = store.resolve(location);
@@ -106,11 +110,15 @@ public final class FinetuneJob {
         double vf = config.validationFraction();
         double tf = config.testFraction();
         // Small next to a corpus, and read by every split and every epoch: parse the records once.
-        JavaRDD<LabeledText> records = LabeledTextSource.read(spark, config.input(), config.textField(),
-                config.labelField(), parquet).persist(StorageLevel.MEMORY_AND_DISK());
-        JavaRDD<LabeledText> train = records.filter(r -> StableSplit.of(r.text(), vf, tf) == StableSplit.TRAIN);
-        JavaRDD<LabeledText> validation = records.filter(r -> StableSplit.of(r.text(), vf, tf) == StableSplit.VALIDATION);
-        JavaRDD<LabeledText> test = records.filter(r -> StableSplit.of(r.text(), vf, tf) == StableSplit.TEST);
+        // An ingested dataset brings its own splits (by record id); raw records are split by a hash of the text.
+        JavaRDD<Tuple2<String, LabeledText>> records = (DatasetFiles.isDataset(config.input(), sc.hadoopConfiguration())
+                ? ShardedCorpus.open(spark, config.input()).labeledText()
+                : LabeledTextSource.read(spark, config.input(), config.textField(), config.labelField(), parquet)
+                .map(r -> new Tuple2<>(StableSplit.of(r.text(), vf, tf).name().toLowerCase(), r)))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<LabeledText> train = records.filter(r -> r._1().equals("train")).map(Tuple2::_2);
+        JavaRDD<LabeledText> validation = records.filter(r -> r._1().equals("validation")).map(Tuple2::_2);
+        JavaRDD<LabeledText> test = records.filter(r -> r._1().equals("test")).map(Tuple2::_2);
 
         BinaryMetrics trainLabels = train.aggregate(BinaryMetrics.EMPTY, (m, r) -> m.add(false, r.label() == 1),
                 BinaryMetrics::merge);

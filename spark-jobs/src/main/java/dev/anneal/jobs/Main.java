@@ -3,7 +3,11 @@ package dev.anneal.jobs;
 import dev.anneal.core.AnnealException;
 import dev.anneal.core.config.ConfigSchema;
 import dev.anneal.core.config.FinetuneConfig;
+import dev.anneal.core.config.IngestConfig;
+import dev.anneal.core.config.PipelineConfig;
 import dev.anneal.core.config.PretrainConfig;
+import dev.anneal.jobs.ingest.IngestJob;
+import dev.anneal.jobs.pipeline.PipelineJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +44,10 @@ public final class Main {
                 return 0;
             }
             switch (cli.command()) {
+                case "ingest" -> {
+                    IngestConfig config = IngestConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
+                    out.print(IngestJob.describe(IngestJob.run(config, cli.overwrite())));
+                }
                 case "pretrain" -> {
                     PretrainConfig config = PretrainConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
                     PretrainJob.Result r = PretrainJob.run(config, cli.overwrite());
@@ -54,6 +62,10 @@ public final class Main {
                                     + "AUC %.4f; model %s, metrics %s%n", r.checkpoint(), r.test().counts().f1(), r.baseline().f1(),
                             r.test().counts().accuracy(), r.baseline().accuracy(), r.test().auc(), r.model(),
                             r.metricsFile());
+                }
+                case "pipeline" -> {
+                    PipelineConfig config = PipelineConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
+                    out.print(PipelineJob.describe(PipelineJob.run(config)));
                 }
                 case "demo" -> {
                     DemoJob.Result r = DemoJob.run(DemoJob.Options.from(cli));
@@ -111,8 +123,10 @@ public final class Main {
                                   [--checkpoint URI] [--master URL] [--overwrite] [--allow-fallback] [--help]
 
                     commands:
+                      ingest     turn raw text, labeled records or IDX images into a dataset of Parquet shards
                       pretrain   train a character-level LSTM language model on a text corpus
                       finetune   turn a pretrained checkpoint into a binary text classifier
+                      pipeline   one scheduled run: ingest a slice, continue pretraining, fine-tune, promote
                       demo       pretrain on data-samples/text, fine-tune a spam classifier, print a summary
                       report     write RUN_DIR/report.html (curves, metrics, checkpoints, config) for a run directory
 
@@ -129,6 +143,9 @@ public final class Main {
                     + "finetune writes it\nat its end too.\n";
         }
         sb.append("usage: anneal ").append(command).append(switch (command) {
+            case "ingest" -> " --input RAW --output DATASET_DIR [--config FILE] [--set key=value ...] [--overwrite]\n"
+                    + "\nOverrides: --input, --output, --master set the keys input, output, spark.master.\n"
+                    + "An --output that holds a dataset gets the input appended as a new slice; --overwrite replaces it.\n";
             case "pretrain" -> " --input TEXT --output RUN_DIR [--config FILE] [--set key=value ...] [--overwrite]\n"
                     + "\nOverrides: --input, --output, --master set the keys input, output, spark.master.\n"
                     + "An --output that holds checkpoints is continued from its latest one.\n";
@@ -136,11 +153,21 @@ public final class Main {
                     + " [--overwrite] [--allow-fallback]\n\nOverrides: --input, --output, --checkpoint, --master set the"
                     + " keys of the same name (spark.master).\n--allow-fallback: when the checkpoint LATEST names is"
                     + " damaged, use the newest valid one of the run and say which.\n";
+            case "pipeline" -> " --set runId=ID --input SLICE --output PIPELINE_DIR [--config FILE]"
+                    + " [--set key=value ...]\n\nOverrides: --input sets slice, --output sets root, --master sets"
+                    + " spark.master.\nA rerun of a runId resumes it where it stopped, or does nothing when it is"
+                    + " complete.\nExit code 1 when another live run holds PIPELINE_DIR/pipeline.lock.\n";
             default -> " [--output DIR] [--master URL] [--overwrite] [--set pretrain.KEY=V] [--set finetune.KEY=V]\n"
                     + "\nRuns pretrain and finetune on data-samples/ (default output work/demo, replaced on rerun).\n"
                     + "Keys are those of pretrain and finetune, prefixed.\n";
         });
         sb.append("\nconfig keys:\n");
+        if (command.equals("ingest")) {
+            sb.append(schemaHelp(IngestConfig.SCHEMA, false));
+        }
+        if (command.equals("pipeline")) {
+            sb.append(schemaHelp(PipelineConfig.SCHEMA, false));
+        }
         if (command.equals("pretrain") || command.equals("demo")) {
             sb.append(schemaHelp(PretrainConfig.SCHEMA, command.equals("demo")));
         }

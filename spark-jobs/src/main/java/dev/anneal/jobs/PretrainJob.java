@@ -8,10 +8,13 @@ import dev.anneal.core.config.ConfigException;
 import dev.anneal.core.config.PretrainConfig;
 import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.core.text.CharVocabulary;
+import dev.anneal.jobs.data.PretrainCorpus;
+import dev.anneal.jobs.data.ShardedCorpus;
 import dev.anneal.jobs.data.TextCorpus;
 import dev.anneal.jobs.engine.EpochPlan;
 import dev.anneal.jobs.engine.GpuBinding;
 import dev.anneal.jobs.engine.Traffic;
+import dev.anneal.jobs.ingest.DatasetFiles;
 import dev.anneal.jobs.engine.TrainingEngine;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.LanguageModelLoss;
@@ -85,7 +88,12 @@ public final class PretrainJob {
      */
     public static Result run(PretrainConfig config, boolean overwrite) {
         Configuration hadoop = new Configuration();
-        TextCorpus.checkInput(config.input(), hadoop);
+        boolean dataset = DatasetFiles.isDataset(config.input(), hadoop);
+        if (dataset) {
+            DatasetFiles.manifest(config.input(), hadoop);
+        } else {
+            TextCorpus.checkInput(config.input(), hadoop);
+        }
         CheckpointStore store = new CheckpointStore(hadoop);
         Path checkpoints = new Path(new Path(config.output()), CheckpointStore.CHECKPOINTS);
         Checkpoint resumeFrom = null;
@@ -108,7 +116,9 @@ public final class PretrainJob {
         long started = System.nanoTime();
         CheckpointStore store = new CheckpointStore(sc.hadoopConfiguration());
         int workers = config.training().workers() > 0 ? config.training().workers() : sc.defaultParallelism();
-        TextCorpus corpus = TextCorpus.read(sc, config.input(), workers);
+        PretrainCorpus corpus = DatasetFiles.isDataset(config.input(), sc.hadoopConfiguration())
+                ? ShardedCorpus.open(SparkSession.builder().sparkContext(sc.sc()).getOrCreate(), config.input())
+                : TextCorpus.read(sc, config.input(), workers);
         CharVocabulary vocabulary = resumeFrom != null ? resumeFrom.vocabulary()
                 : corpus.vocabulary(config.vocabularySize());
         int window = config.windowLength();

@@ -73,6 +73,25 @@ class CliTest {
     }
 
     @Test
+    void ingestConfigErrorsAndMissingInputComeBeforeSpark() throws IOException {
+        assertEquals(2, run("ingest", "--input", "x", "--output", "y", "--set", "source=csv"));
+        assertTrue(err.contains("source must be one of") && err.contains("csv"), err);
+        assertEquals(2, run("ingest", "--input", "x", "--output", "y", "--set", "maxBadFraction=1.5"));
+        assertTrue(err.contains("maxBadFraction must be in [0, 1], got 1.5"), err);
+        assertEquals(3, run("ingest", "--input", dir.resolve("none").toString(), "--output",
+                dir.resolve("ds").toString()));
+        assertTrue(err.contains("input not found") && err.contains("none"), err);
+        Files.createDirectories(dir.resolve("busy"));
+        Files.writeString(dir.resolve("busy/file.txt"), "x");
+        Files.writeString(dir.resolve("in.txt"), "some text");
+        assertEquals(2, run("ingest", "--input", dir.resolve("in.txt").toString(), "--output",
+                dir.resolve("busy").toString()));
+        assertTrue(err.contains("exists and is not empty"), err);
+        assertEquals(0, run("ingest", "--help"));
+        assertTrue(out.contains("record.overlong") && out.contains("maxBadFraction"), out);
+    }
+
+    @Test
     void missingRequiredPathNamesTheFlag() {
         assertEquals(2, run("finetune", "--input", "x", "--output", "y"));
         assertTrue(err.contains("checkpoint is required") && err.contains("--checkpoint"), err);

@@ -99,6 +99,11 @@ class TrainingFaultsTest {
         }
 
         @Override
+        public ComputationGraph fitPaths(JavaRDD<String> paths) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
         public java.util.OptionalDouble lastTrainingLoss() {
             return engine.lastTrainingLoss();
         }

@@ -56,7 +56,8 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
     private static List<ConfigField> fields() {
         List<ConfigField> f = new ArrayList<>(List.of(
                 ConfigField.string("input", "",
-                        "Labeled records: JSON Lines (.jsonl/.json) or Parquet with a text and a 0/1 label column."),
+                        "Labeled records: JSON Lines (.jsonl/.json) or Parquet with a text and a 0/1 label column, or a "
+                                + "labeled dataset directory written by anneal ingest (its own splits are used)."),
                 ConfigField.string("output", "", "Directory for model/ and metrics.json."),
                 ConfigField.string("checkpoint", "",
                         "Pretrained checkpoint: a checkpoint directory, or a run directory (its LATEST checkpoint)."),

@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * The pretraining job: a character-level LSTM language model trained on a text corpus with Spark.
  *
- * @param input              text files: a file, directory or glob of .txt or .gz, any Hadoop FileSystem URI
+ * @param input              text files (a file, directory or glob of .txt or .gz) or an ingested dataset
+ *                           directory; any Hadoop FileSystem URI
  * @param output             the run directory; checkpoints go to {@code <output>/checkpoints/step-<n>/}
  * @param master             Spark master URL; empty means the one spark-submit set, else {@code local[*]}
  * @param seed               the one seed of every random source: initialisation, shuffles, splits
@@ -46,7 +47,8 @@ public record PretrainConfig(String input, String output, String master, long se
     private static List<ConfigField> fields() {
         List<ConfigField> f = new ArrayList<>(List.of(
                 ConfigField.string("input", "",
-                        "Text corpus: a file, directory or glob of .txt or .gz files; any Hadoop URI (hdfs://, file://)."),
+                        "Text corpus: a file, directory or glob of .txt or .gz files, or a dataset directory written by "
+                                + "anneal ingest (it has a manifest.json); any Hadoop URI (hdfs://, file://)."),
                 ConfigField.string("output", "",
                         "Run directory; checkpoints are written to <output>/checkpoints/step-<n>/."),
                 ConfigField.string("spark.master", "",
@@ -57,7 +59,8 @@ public record PretrainConfig(String input, String output, String master, long se
                 ConfigField.integer("text.vocabularySize", 160,
                         "Distinct characters kept, most frequent first; rarer ones map to <unk>."),
                 ConfigField.decimal("validationFraction", 0.05,
-                        "Share of windows held out (by a hash of their text) to measure the loss after each epoch."),
+                        "Share of windows held out (by a hash of their text) to measure the loss after each epoch; a "
+                                + "dataset's own validation split is used instead."),
                 ConfigField.integer("model.embeddingSize", 32, "Width of the character embedding."),
                 ConfigField.integer("model.hiddenSize", 128, "Units per LSTM layer."),
                 ConfigField.integer("model.layers", 1, "Number of LSTM layers.")));

@@ -360,8 +360,13 @@ class ConfigSchemaTest {
                 assertNotNull(PretrainConfig.SCHEMA.load(yaml, PRETRAIN_REQUIRED), name);
             } else if (name.startsWith("finetune")) {
                 assertNotNull(FinetuneConfig.SCHEMA.load(yaml, FINETUNE_REQUIRED), name);
+            } else if (name.startsWith("ingest")) {
+                assertNotNull(IngestConfig.SCHEMA.load(yaml, List.of("input=raw", "output=dataset")), name);
+            } else if (name.startsWith("pipeline")) {
+                assertNotNull(PipelineConfig.SCHEMA.load(yaml, List.of("runId=2026-11-30", "slice=raw")), name);
             } else {
-                fail("conf/" + name + " names no job (pretrain*.yaml or finetune*.yaml), so no schema checks it");
+                fail("conf/" + name + " names no job (pretrain*.yaml, finetune*.yaml, ingest*.yaml or "
+                        + "pipeline*.yaml), so no schema checks it");
             }
             loaded.add(name);
         }

@@ -26,7 +26,7 @@ import java.util.NoSuchElementException;
  * A plain-text corpus (files, a directory or a glob; .txt or .gz) read by Spark, turned into next-character
  * training windows partition by partition on the executors.
  */
-public final class TextCorpus {
+public final class TextCorpus implements PretrainCorpus {
     private final JavaRDD<String> lines;
     private final String input;
 
@@ -76,6 +76,7 @@ public final class TextCorpus {
         return new TextCorpus(sc.textFile(input, minPartitions), input);
     }
 
+    @Override
     public String input() {
         return input;
     }
@@ -84,6 +85,7 @@ public final class TextCorpus {
      * The corpus's vocabulary: characters are counted on the executors and only the per-character totals reach the
      * driver. Line breaks count as characters, since the windows span them.
      */
+    @Override
     public CharVocabulary vocabulary(int maxSize) {
         Map<Integer, Long> counts = lines
                 .mapPartitionsToPair(it -> {
@@ -109,6 +111,7 @@ public final class TextCorpus {
      * partition's lines in order. Each window goes to validation or training by a hash of its text
      * ({@link StableSplit}), so the two sets never overlap and are the same on every pass.
      */
+    @Override
     public JavaRDD<DataSet> minibatches(CharVocabulary vocabulary, int windowLength, int batchSize,
                                         double validationFraction, boolean validation) {
         int vocabSize = vocabulary.size();

@@ -79,6 +79,16 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
     }
 
     @Override
+    public ComputationGraph fitPaths(JavaRDD<String> paths) {
+        meter.start();
+        try {
+            return spark.fitPaths(balance ? paths.repartition(workers) : paths);
+        } finally {
+            traffic = meter.stop();
+        }
+    }
+
+    @Override
     public List<GpuBinding.Binding> deviceBindings() {
         return List.copyOf(bindings.value());
     }

@@ -31,6 +31,15 @@ public interface TrainingEngine extends AutoCloseable {
     }
 
     /**
+     * One pass over minibatches exported to files beforehand (DL4J's export approach: one {@code DataSet.save} file
+     * per minibatch, {@code paths} naming them); kept for comparison with {@link #fitEpoch}, which
+     * docs/BENCHMARKS.md measured to be faster here.
+     */
+    default ComputationGraph fitPaths(JavaRDD<String> paths) {
+        throw new UnsupportedOperationException("the " + name() + " engine trains from DataSets, not exported files");
+    }
+
+    /**
      * The GPUs the last pass's training tasks were bound to, one entry per task that Spark gave a GPU; empty without
      * GPU resource scheduling.
      */

@@ -1,0 +1,123 @@
+package dev.anneal.jobs.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anneal.core.text.CharVocabulary;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * The yardstick of the ingest benchmark: one thread that does the least ingest must do with the same files: read,
+ * decode UTF-8 strictly, take the text (each line of a text file; the {@code text} field of a SpamAssassin JSON
+ * file), count characters, build the vocabulary and encode every record into ids. No Spark, no Parquet.
+ *
+ * <p>{@code TokenizerLoop text|spamassassin ROOT GLOB [ROOT GLOB ...]} prints bytes, seconds and MB/s of the best
+ * of three passes.
+ */
+public final class TokenizerLoop {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TokenizerLoop() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        String kind = args[0];
+        List<Path> files = new ArrayList<>();
+        for (int i = 1; i + 1 < args.length; i += 2) {
+            Path root = Path.of(args[i]);
+            PathMatcher m = FileSystems.getDefault().getPathMatcher("glob:" + args[i + 1]);
+            try (Stream<Path> s = Files.walk(root)) {
+                s.filter(Files::isRegularFile).filter(p -> m.matches(root.relativize(p))).sorted()
+                        .forEach(files::add);
+            }
+        }
+        long bytes = 0;
+        for (Path f : files) {
+            bytes += Files.size(f);
+        }
+        double best = Double.MAX_VALUE;
+        long checksum = 0;
+        for (int pass = 0; pass < 3; pass++) {
+            long t0 = System.nanoTime();
+            checksum = run(kind, files);
+            best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+        }
+        System.out.printf("tokenizer loop (%s): %d files, %d bytes, best of 3 passes %.2f s, %.1f MB/s "
+                + "(checksum %d)%n", kind, files.size(), bytes, best, bytes / 1e6 / best, checksum);
+    }
+
+    private static long run(String kind, List<Path> files) throws IOException {
+        List<String> records = new ArrayList<>();
+        long[] counts = new long[1 << 16];
+        Map<Integer, Long> other = new HashMap<>();
+        // Two passes as ingest makes them: count for the vocabulary, then encode with it.
+        for (int pass = 0; pass < 2; pass++) {
+            CharVocabulary vocabulary = pass == 0 ? null : vocabulary(counts, other);
+            long sum = 0;
+            for (Path f : files) {
+                byte[] raw;
+                try (InputStream in = f.toString().endsWith(".gz")
+                        ? new GZIPInputStream(Files.newInputStream(f)) : Files.newInputStream(f)) {
+                    raw = in.readAllBytes();
+                }
+                String text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(raw)).toString();
+                records.clear();
+                if (kind.equals("spamassassin")) {
+                    JsonNode node = JSON.readTree(text);
+                    records.add(node.path("text").asText());
+                } else {
+                    for (String line : text.split("\n")) {
+                        if (!line.isBlank()) {
+                            records.add(line);
+                        }
+                    }
+                }
+                for (String r : records) {
+                    if (vocabulary == null) {
+                        for (int i = 0; i < r.length(); ) {
+                            int cp = r.codePointAt(i);
+                            if (cp < counts.length) {
+                                counts[cp]++;
+                            } else {
+                                other.merge(cp, 1L, Long::sum);
+                            }
+                            i += Character.charCount(cp);
+                        }
+                    } else {
+                        int[] ids = vocabulary.encode(r);
+                        sum += ids.length > 0 ? ids[0] + ids.length : 0;
+                    }
+                }
+            }
+            if (pass == 1) {
+                return sum;
+            }
+        }
+        throw new IllegalStateException();
+    }
+
+    private static CharVocabulary vocabulary(long[] counts, Map<Integer, Long> other) {
+        Map<Integer, Long> all = new HashMap<>(other);
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] > 0) {
+                all.put(i, counts[i]);
+            }
+        }
+        return CharVocabulary.fromCounts(all, 160);
+    }
+}

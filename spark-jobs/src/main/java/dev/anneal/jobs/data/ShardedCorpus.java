@@ -1,0 +1,120 @@
+package dev.anneal.jobs.data;
+
+import dev.anneal.core.InputException;
+import dev.anneal.core.data.DatasetManifest;
+import dev.anneal.core.net.LanguageModelBatches;
+import dev.anneal.core.text.CharVocabulary;
+import dev.anneal.jobs.ingest.DatasetFiles;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.util.Iterator;
+import java.util.List;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * An ingested text dataset as a pretraining corpus: the shards its manifest lists are read on the executors as a
+ * stream of rows per partition, and the records of the train (or validation) split become windows and minibatches
+ * there. Which records are validation is the dataset's split, by a hash of each record id.
+ */
+public final class ShardedCorpus implements PretrainCorpus {
+    private final SparkSession spark;
+    private final String dir;
+    private final DatasetManifest manifest;
+    private final CharVocabulary vocabulary;
+
+    private ShardedCorpus(SparkSession spark, String dir, DatasetManifest manifest, CharVocabulary vocabulary) {
+        this.spark = spark;
+        this.dir = dir;
+        this.manifest = manifest;
+        this.vocabulary = vocabulary;
+    }
+
+    public static ShardedCorpus open(SparkSession spark, String dir) {
+        var conf = spark.sparkContext().hadoopConfiguration();
+        DatasetManifest manifest = DatasetFiles.manifest(dir, conf);
+        if (manifest.kind().equals("image")) {
+            throw new InputException(dir + ": an image dataset; pretraining reads text datasets");
+        }
+        if (manifest.shards().isEmpty()) {
+            throw new InputException(dir + ": the dataset lists no shards");
+        }
+        return new ShardedCorpus(spark, dir, manifest, DatasetFiles.vocabulary(dir, manifest, conf));
+    }
+
+    public DatasetManifest manifest() {
+        return manifest;
+    }
+
+    @Override
+    public String input() {
+        return dir;
+    }
+
+    /** The dataset's vocabulary: its token ids are already in it, so {@code maxSize} does not apply. */
+    @Override
+    public CharVocabulary vocabulary(int maxSize) {
+        return vocabulary;
+    }
+
+    /** The rows of one split ({@code train}, {@code validation} or {@code test}) of every shard. */
+    public Dataset<Row> rows(String split) {
+        String[] paths = manifest.shards().stream().map(s -> new Path(dir, s.path()).toString())
+                .toArray(String[]::new);
+        return spark.read().parquet(paths).filter(col("split").equalTo(split));
+    }
+
+    /** Token ids of each record of a split, read lazily on the executors. */
+    public JavaRDD<int[]> tokens(String split) {
+        return rows(split).select("tokens").javaRDD().map(r -> {
+            List<Integer> ids = r.getList(0);
+            int[] a = new int[ids.size()];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = ids.get(i);
+            }
+            return a;
+        });
+    }
+
+    /**
+     * The records of a labeled text dataset with their split, as text again (decoded with the dataset's vocabulary,
+     * so a model with another vocabulary reads them in its own ids; a character outside the dataset's vocabulary
+     * comes back as U+FFFD). A binary task needs exactly two declared labels: index 1 is the positive class.
+     */
+    public JavaRDD<scala.Tuple2<String, LabeledText>> labeledText() {
+        if (!manifest.kind().equals("labeled-text") || manifest.labels().size() != 2) {
+            throw new InputException(dir + ": a " + manifest.kind() + " dataset with labels " + manifest.labels()
+                    + "; fine-tuning needs labeled text with two labels");
+        }
+        CharVocabulary v = vocabulary;
+        String[] paths = manifest.shards().stream().map(s -> new Path(dir, s.path()).toString())
+                .toArray(String[]::new);
+        return spark.read().parquet(paths).select("split", "label", "tokens").javaRDD().map(r -> {
+            List<Integer> ids = r.getList(2);
+            int[] a = new int[ids.size()];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = ids.get(i);
+            }
+            return new scala.Tuple2<>(r.getString(0), new LabeledText(v.decode(a), r.getInt(1)));
+        });
+    }
+
+    @Override
+    public JavaRDD<DataSet> minibatches(CharVocabulary trainingVocabulary, int windowLength, int batchSize,
+                                        double validationFraction, boolean validation) {
+        if (!trainingVocabulary.equals(vocabulary)) {
+            throw new InputException(dir + ": the dataset's token ids are of vocabulary " + vocabulary.sha256()
+                    + ", the model's vocabulary is " + trainingVocabulary.sha256());
+        }
+        int vocabSize = vocabulary.size();
+        int separator = vocabulary.id('\n');
+        return tokens(validation ? "validation" : "train").mapPartitions((Iterator<int[]> it) ->
+                new BatchIterator<>(new TokenWindows(it, separator, windowLength + 1), batchSize,
+                        batch -> LanguageModelBatches.languageModelBatch(batch.toArray(int[][]::new), vocabSize)));
+    }
+}
