@@ -84,7 +84,20 @@ public record FinetuneSettings(String task, List<String> labels, String regressi
             throw new ConfigException("earlyStopping.metric must be empty or one of "
                     + STOP_METRICS.keySet().stream().sorted().toList() + ", got '" + earlyStopMetric + "'");
         }
+        if (!earlyStopMetric.isEmpty() && !stopMetrics(task).contains(earlyStopMetric)) {
+            throw new ConfigException("earlyStopping.metric '" + earlyStopMetric + "' is not measured for a " + task
+                    + " task; one of " + stopMetrics(task));
+        }
         Require.positive("earlyStopping.patience", patience);
+    }
+
+    /** The validation figures a task reports, which early stopping may watch. */
+    public static List<String> stopMetrics(String task) {
+        return switch (task) {
+            case BINARY -> List.of("loss", "accuracy", "f1", "auc");
+            case REGRESSION -> List.of("loss", "mae", "rmse");
+            default -> List.of("loss", "accuracy", "macro_f1", "micro_f1");
+        };
     }
 
     /** The number of outputs the head has. */
@@ -138,9 +151,10 @@ public record FinetuneSettings(String task, List<String> labels, String regressi
                         "Parameter-efficient fine-tuning: a bottleneck adapter of this width after every "
                                 + "recurrent encoder layer, the encoder frozen; only adapters and head train. "
                                 + "0 = none."),
-                ConfigField.list("task.learningRates", List.of(),
-                        "Per-layer-group learning-rate factors, group=factor; groups encoder, adapters, head or "
-                                + "a layer name, e.g. [encoder=0.1]."),
+                ConfigField.list("task.learningRates", List.of("encoder=0.05"),
+                        "Per-layer-group factors on training.learningRate, group=factor; groups encoder, adapters, "
+                                + "head or a layer name. The default keeps the pretrained encoder's rate 20x below "
+                                + "the new head's (and 10x below pretraining's default)."),
                 ConfigField.decimal("schedule.warmup", 0.1,
                         "Share of the training steps over which the learning rate rises linearly from 0."),
                 ConfigField.choice("schedule.decay", "cosine", DECAYS,

@@ -169,6 +169,18 @@ class FinetunePlanTest {
     }
 
     @Test
+    void settingsThatNameWhatTheCheckpointLacksAreRefusedTogether() {
+        dev.anneal.core.checkpoint.CheckpointException e = org.junit.jupiter.api.Assertions.assertThrows(
+                dev.anneal.core.checkpoint.CheckpointException.class, () -> CheckpointFit.require("ck", pretrained,
+                        null, List.of(), 0, settings("binary", List.of(), 4, 0, 0, List.of("lstm_7=0.1"))));
+        assertTrue(e.getMessage().contains("2 differences"), e.getMessage());
+        assertTrue(e.getMessage().contains("'lstm_7'"), e.getMessage());
+        assertTrue(e.getMessage().contains("task.freezeFirst is 4"), e.getMessage());
+        CheckpointFit.require("ck", pretrained, null, List.of(), 0, settings("binary", List.of(), 3, 0, 2,
+                List.of("adapter_lstm_1=2", "encoder=0.1")));
+    }
+
+    @Test
     void theConfigurationRoundTripsThroughJson() {
         FinetuneSettings s = new FinetuneSettings("multiclass", List.of("a", "b"), "mse", 1, 0, 2,
                 List.of("encoder=0.1"), 0.1, "cosine", 1, 0.5, 1e-4, 1e-2, 0.3, 1.0, 2, "", 2);
