@@ -117,7 +117,8 @@ class FinetuneTasksTest {
         List<String> all = new ArrayList<>(List.of("input=" + data, "output=" + dir.resolve(name),
                 "checkpoint=" + checkpoint, "seed=11", "text.maxLength=" + WINDOW, "task.textField=text",
                 "training.epochs=4", "training.batchSize=16", "training.averagingFrequency=2",
-                "training.learningRate=0.03", "task.learningRates=encoder=0.3",
+                "training.learningRate=0.03", "task.learningRates=encoder=0.3", "schedule.warmup=0.1",
+                "schedule.decay=cosine",
                 "split.validationFraction=0.2", "split.testFraction=0.25"));
         all.addAll(List.of(sets));
         return FinetuneJob.run(FinetuneConfig.SCHEMA.load(null, all), false, false);

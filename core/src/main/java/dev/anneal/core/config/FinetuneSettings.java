@@ -151,13 +151,13 @@ public record FinetuneSettings(String task, List<String> labels, String regressi
                         "Parameter-efficient fine-tuning: a bottleneck adapter of this width after every "
                                 + "recurrent encoder layer, the encoder frozen; only adapters and head train. "
                                 + "0 = none."),
-                ConfigField.list("task.learningRates", List.of("encoder=0.05"),
+                ConfigField.list("task.learningRates", List.of(),
                         "Per-layer-group factors on training.learningRate, group=factor; groups encoder, adapters, "
-                                + "head or a layer name. The default keeps the pretrained encoder's rate 20x below "
-                                + "the new head's (and 10x below pretraining's default)."),
-                ConfigField.decimal("schedule.warmup", 0.1,
+                                + "head or a layer name. [encoder=0.05] puts the pretrained encoder 10x below "
+                                + "pretraining's default rate (docs/FINETUNING.md)."),
+                ConfigField.decimal("schedule.warmup", 0.0,
                         "Share of the training steps over which the learning rate rises linearly from 0."),
-                ConfigField.choice("schedule.decay", "cosine", DECAYS,
+                ConfigField.choice("schedule.decay", "constant", DECAYS,
                         "Learning rate after warm-up: constant, cosine or linear decay to 0, or step decay."),
                 ConfigField.integer("schedule.stepEpochs", 1, "Step decay: epochs between two drops."),
                 ConfigField.decimal("schedule.stepFactor", 0.5, "Step decay: the factor of each drop."),
