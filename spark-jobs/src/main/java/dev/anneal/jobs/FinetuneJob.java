@@ -5,9 +5,12 @@ import dev.anneal.core.checkpoint.Checkpoint;
 import dev.anneal.core.checkpoint.CheckpointException;
 import dev.anneal.core.checkpoint.CheckpointInfo;
 import dev.anneal.core.checkpoint.CheckpointStore;
+import dev.anneal.core.config.ConfigException;
 import dev.anneal.core.config.FinetuneConfig;
+import dev.anneal.core.config.FinetuneSettings;
 import dev.anneal.core.task.BinaryMetrics;
 import dev.anneal.core.task.CheckpointFit;
+import dev.anneal.core.task.EarlyStopping;
 import dev.anneal.core.task.StableSplit;
 import dev.anneal.core.task.TaskAdapter;
 import dev.anneal.core.text.CharVocabulary;
@@ -17,10 +20,14 @@ import dev.anneal.jobs.data.LabeledTextSource;
 import dev.anneal.jobs.data.ShardedCorpus;
 import dev.anneal.jobs.ingest.DatasetFiles;
 import scala.Tuple2;
+import dev.anneal.jobs.data.TaskRecord;
+import dev.anneal.jobs.data.TaskRecordSource;
 import dev.anneal.jobs.engine.TrainingEngine;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.BinaryEvaluation;
+import dev.anneal.jobs.eval.TaskEvaluation;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -33,8 +40,10 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Fine-tunes a pretrained language model into a binary text classifier: loads and verifies the checkpoint, swaps
@@ -50,7 +59,10 @@ public final class FinetuneJob {
     private FinetuneJob() {
     }
 
-    /** What a fine-tuning run measured and where it wrote it. */
+    /**
+     * What a fine-tuning run measured and where it wrote it; {@code test} and {@code baseline} are the binary
+     * figures, {@code null} for other tasks (whose figures are in {@code metrics}).
+     */
     public record Result(String model, String metricsFile, String checkpoint, Map<String, Object> metrics,
                          BinaryEvaluation.Result test, BinaryMetrics baseline, double seconds) {
     }
@@ -88,143 +100,266 @@ public final class FinetuneJob {
         }
         // Every way the checkpoint does not fit the config, at once and before the output or Spark is touched.
         CheckpointFit.require(checkpointDir.toString(), pretrained, store.manifest(checkpointDir), config.freeze(),
-                config.maxLength());
-        ComputationGraph graph = TaskAdapter.binaryClassifier(pretrained, config.pooling(), config.freeze(),
-                config.training().learningRate(), config.seed());
+                config.maxLength(), config.finetune());
+        ComputationGraph graph = TaskAdapter.adapt(pretrained, plan(config, 1));
         RunDirectory.prepare(config.output(), overwrite, hadoop);
         SparkSession spark = SparkSetup.session("finetune", config.master(), config.training().executor());
         Result r;
         try (RunLog runLog = RunLog.open(config.output(), "finetune", hadoop, config.training().progressSeconds())) {
             r = train(config, spark, parquet, checkpointDir.toString(), pretrained, graph, runLog);
-            runLog.finish(Map.of("model", r.model(), "test", r.test().toMap()));
+            runLog.finish(Map.of("model", r.model(), "test", r.metrics().get("test")));
         }
         dev.anneal.jobs.report.RunReport.afterJob(config.output(), hadoop);
         return r;
     }
 
+    /** The adaptation plan with the schedule sized for {@code updatesPerEpoch}. */
+    static TaskAdapter.Plan plan(FinetuneConfig config, int updatesPerEpoch) {
+        return new TaskAdapter.Plan(config.pooling(), config.freeze(), config.finetune(),
+                config.training().learningRate(), updatesPerEpoch, config.training().epochs(), config.seed());
+    }
+
     static Result train(FinetuneConfig config, SparkSession spark, boolean parquet, String checkpoint,
-                        Checkpoint pretrained, ComputationGraph graph, RunLog runLog) {
+                        Checkpoint pretrained, ComputationGraph provisional, RunLog runLog) {
         long started = System.nanoTime();
         JavaSparkContext sc = SparkSetup.context(spark);
         CharVocabulary vocabulary = pretrained.vocabulary();
+        FinetuneSettings task = config.finetune();
+        boolean binary = task.task().equals(FinetuneSettings.BINARY);
+        int outputs = task.outputs();
         double vf = config.validationFraction();
         double tf = config.testFraction();
-        // Small next to a corpus, and read by every split and every epoch: parse the records once.
-        // An ingested dataset brings its own splits (by record id); raw records are split by a hash of the text.
-        JavaRDD<Tuple2<String, LabeledText>> records = (DatasetFiles.isDataset(config.input(), sc.hadoopConfiguration())
-                ? ShardedCorpus.open(spark, config.input()).labeledText()
-                : LabeledTextSource.read(spark, config.input(), config.textField(), config.labelField(), parquet)
-                .map(r -> new Tuple2<>(StableSplit.of(r.text(), vf, tf).name().toLowerCase(), r)))
-                .persist(StorageLevel.MEMORY_AND_DISK());
-        JavaRDD<LabeledText> train = records.filter(r -> r._1().equals("train")).map(Tuple2::_2);
-        JavaRDD<LabeledText> validation = records.filter(r -> r._1().equals("validation")).map(Tuple2::_2);
-        JavaRDD<LabeledText> test = records.filter(r -> r._1().equals("test")).map(Tuple2::_2);
+        // Small next to a corpus, and read by every split and every epoch: parse the records once. An ingested
+        // dataset brings its own splits (by record id); raw records are split by a hash of the text.
+        JavaRDD<Tuple2<String, TaskRecord>> records;
+        if (DatasetFiles.isDataset(config.input(), sc.hadoopConfiguration())) {
+            if (!binary) {
+                throw new ConfigException("task.type=" + task.task() + ": a dataset directory as --input carries "
+                        + "0/1 labels; give the labeled JSON Lines or Parquet for this task");
+            }
+            records = ShardedCorpus.open(spark, config.input()).labeledText()
+                    .map(t -> new Tuple2<>(t._1(), new TaskRecord(t._2().text(), new float[] {t._2().label()})));
+        } else {
+            records = TaskRecordSource.read(spark, config.input(), config.textField(), config.labelField(), parquet,
+                    task).map(r -> new Tuple2<>(StableSplit.of(r.text(), vf, tf).name().toLowerCase(), r));
+        }
+        records = records.persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<TaskRecord> train = records.filter(r -> r._1().equals("train")).map(Tuple2::_2);
+        JavaRDD<TaskRecord> validation = records.filter(r -> r._1().equals("validation")).map(Tuple2::_2);
+        JavaRDD<TaskRecord> test = records.filter(r -> r._1().equals("test")).map(Tuple2::_2);
 
-        BinaryMetrics trainLabels = train.aggregate(BinaryMetrics.EMPTY, (m, r) -> m.add(false, r.label() == 1),
-                BinaryMetrics::merge);
+        long trainCount = train.count();
         long validationCount = validation.count();
         long testCount = test.count();
-        if (trainLabels.count() == 0 || testCount == 0) {
-            throw new InputException(config.input() + ": " + trainLabels.count() + " training and " + testCount
+        if (trainCount == 0 || testCount == 0) {
+            throw new InputException(config.input() + ": " + trainCount + " training and " + testCount
                     + " test records; need at least one of each (split.validationFraction=" + vf
                     + ", split.testFraction=" + tf + ")");
         }
         int maxLength = config.maxLength();
         int batch = config.training().batchSize();
         JavaRDD<DataSet> minibatches = train.mapPartitions(it -> new BatchIterator<>(it, batch,
-                b -> BinaryEvaluation.batch(b, vocabulary, maxLength)));
-        LOG.info("finetune: {} (step {}) on {}; {} train ({} positive), {} validation, {} test records; "
-                        + "pooling {}, frozen {}, {} parameters ({} trainable); engine {}, {} epochs",
-                checkpoint, pretrained.info().step(), config.input(), trainLabels.count(), trainLabels.positives(),
-                validationCount, testCount, config.pooling(), config.freeze(), graph.numParams(),
-                trainableParams(graph), config.training().engine(), config.training().epochs());
-        runLog.start(Reports.asMap(config), RunLog.figures("input", config.input(), "checkpoint", checkpoint,
-                "train", trainLabels.count(), "trainPositive", trainLabels.positives(), "validation",
-                validationCount, "test", testCount), 1, config.training().epochs());
-
-        List<Map<String, Object>> epochs = new ArrayList<>();
-        BinaryEvaluation.Result lastValidation = null;
-        try (TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed())) {
-            runLog.watch(engine, 1, 0, (trainLabels.count() + batch - 1) / batch);
-            for (int epoch = 1; epoch <= config.training().epochs(); epoch++) {
-                long t0 = System.nanoTime();
-                graph = engine.fitEpoch(minibatches);
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("epoch", epoch);
-                e.put("seconds", seconds);
-                e.put("samplesPerSecond", trainLabels.count() / seconds);
-                e.putAll(Reports.enginePass(engine, (trainLabels.count() + batch - 1) / batch, LOG));
-                double loss = Double.NaN;
-                if (validationCount > 0) {
-                    lastValidation = BinaryEvaluation.evaluate(sc, graph, validation, vocabulary, maxLength, batch,
-                            config.threshold());
-                    loss = lastValidation.loss();
-                    e.put("validation", lastValidation.toMap());
-                }
-                DivergenceGuard.check(graph, validationCount > 0 ? loss : 0.0, "in epoch " + epoch);
-                epochs.add(e);
-                runLog.epochEnded(epoch, lastValidation == null ? Map.of() : RunLog.figures("validationLoss", loss,
-                        "validationAccuracy", lastValidation.counts().accuracy(), "validationF1",
-                        lastValidation.counts().f1()));
-            }
-        }
-
-        BinaryEvaluation.Result testResult = BinaryEvaluation.evaluate(sc, graph, test, vocabulary, maxLength, batch,
-                config.threshold());
-        boolean majorityPositive = trainLabels.positives() * 2 > trainLabels.count();
-        BinaryMetrics baseline = test.aggregate(BinaryMetrics.EMPTY,
-                (m, r) -> m.add(majorityPositive, r.label() == 1), BinaryMetrics::merge);
-
-        Map<String, Object> metrics = new LinkedHashMap<>();
-        metrics.put("validation", lastValidation == null ? Map.of() : lastValidation.toMap());
-        metrics.put("test", testResult.toMap());
-        Map<String, Object> base = new LinkedHashMap<>();
-        base.put("majority_class", majorityPositive ? 1 : 0);
-        base.put("majority_accuracy", baseline.accuracy());
-        base.put("f1", baseline.f1());
-        metrics.put("baseline", base);
-        metrics.put("epochs", epochs);
-        metrics.put("records", Map.of("train", trainLabels.count(), "validation", validationCount, "test", testCount));
-        metrics.put("checkpoint", Map.of("path", checkpoint, "step", pretrained.info().step()));
-
-        Path out = new Path(config.output());
-        Path modelDir = new Path(out, MODEL_DIR);
-        Map<String, Object> network = new LinkedHashMap<>(pretrained.info().network());
-        network.put("kind", "text-classifier");
-        network.put("task", "binary");
-        network.put("pooling", config.pooling());
-        network.put("pretrainedCheckpoint", checkpoint);
-        long step = (long) config.training().epochs() * train.mapPartitions(it -> {
+                b -> TaskEvaluation.batch(b, vocabulary, maxLength)));
+        long trainBatches = train.mapPartitions(it -> {
             long n = 0;
             for (; it.hasNext(); it.next()) {
                 n++;
             }
             return List.of((n + batch - 1) / batch).iterator();
         }).fold(0L, Long::sum);
-        CheckpointInfo info = new CheckpointInfo("finetune", step,
-                config.training().epochs(), config.seed(), network, Reports.asMap(config),
-                Map.of("test", testResult.toMap()));
+        int workers = config.training().workers() > 0 ? config.training().workers() : sc.defaultParallelism();
+        // Each worker fits its share of the minibatches; an update closes every training.accumulate of them.
+        int updatesPerEpoch = (int) Math.max(1, (trainBatches + workers - 1) / workers / task.accumulate());
+        TaskAdapter.Plan plan = plan(config, updatesPerEpoch);
+        Set<String> frozen = TaskAdapter.frozenAt(pretrained, plan, 1);
+        ComputationGraph graph = TaskAdapter.refreeze(pretrained, plan, frozen, provisional);
+        long trainable = TaskAdapter.trainableParameters(graph);
+        LOG.info("finetune: {} (step {}) on {}; {} task, {} train, {} validation, {} test records; pooling {}, "
+                        + "frozen {}, adapters {}, {} parameters ({} trainable); {}; engine {}, {} epochs",
+                checkpoint, pretrained.info().step(), config.input(), task.task(), trainCount, validationCount,
+                testCount, config.pooling(), frozen, task.adapterSize(), graph.numParams(), trainable,
+                plan.schedule(), config.training().engine(), config.training().epochs());
+
+        runLog.start(Reports.asMap(config), RunLog.figures("input", config.input(), "checkpoint", checkpoint,
+                "task", task.task(), "train", trainCount, "validation", validationCount, "test", testCount), 1,
+                config.training().epochs());
+        List<Map<String, Object>> epochs = new ArrayList<>();
+        Map<String, Object> lastValidation = Map.of();
+        EarlyStopping stopping = task.earlyStopMetric().isEmpty() ? null : new EarlyStopping(
+                task.earlyStopMetric(), FinetuneSettings.STOP_METRICS.get(task.earlyStopMetric()), task.patience());
+        int epochsRun = 0;
+        TrainingEngine engine = TrainingEngines.create(sc, graph, config.training(), config.seed());
+        runLog.watch(engine, 1, 0, trainBatches);
+        try {
+            for (int epoch = 1; epoch <= config.training().epochs(); epoch++) {
+                Set<String> now = TaskAdapter.frozenAt(pretrained, plan, epoch);
+                if (!now.equals(frozen)) {
+                    // Gradual unfreezing: the same network with fewer frozen layers, trained parameters kept.
+                    engine.close();
+                    graph = TaskAdapter.refreeze(pretrained, plan, now, graph);
+                    graph.getConfiguration().setIterationCount((epoch - 1) * updatesPerEpoch * task.accumulate());
+                    engine = TrainingEngines.create(sc, graph, config.training(), config.seed() + epoch);
+                    runLog.watch(engine, epoch, 0, trainBatches);
+                    LOG.info("epoch {}: unfrozen {}; frozen now {}", epoch, diff(frozen, now), now);
+                    frozen = now;
+                }
+                long t0 = System.nanoTime();
+                graph = engine.fitEpoch(minibatches);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                epochsRun = epoch;
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("epoch", epoch);
+                e.put("seconds", seconds);
+                e.put("samplesPerSecond", trainCount / seconds);
+                e.put("frozen", List.copyOf(frozen));
+                e.put("trainableParameters", TaskAdapter.trainableParameters(graph));
+                int steps = graph.getConfiguration().getIterationCount();
+                e.put("steps", steps);
+                e.put("learningRate", plan.schedule().valueAt(steps / task.accumulate(), epoch));
+                e.putAll(Reports.enginePass(engine, (trainCount + batch - 1) / batch, LOG));
+                double loss = Double.NaN;
+                if (validationCount > 0) {
+                    lastValidation = evaluate(config, sc, graph, validation, vocabulary);
+                    loss = ((Number) lastValidation.get("loss")).doubleValue();
+                    e.put("validation", lastValidation);
+                }
+                DivergenceGuard.check(graph, validationCount > 0 ? loss : 0.0, "in epoch " + epoch);
+                epochs.add(e);
+                Map<String, Object> figures = new LinkedHashMap<>();
+                for (String k : List.of("loss", "accuracy", "f1", "auc", "macro_f1", "micro_f1", "mae", "rmse")) {
+                    if (lastValidation.get(k) instanceof Number n) {
+                        figures.put("validation" + Character.toUpperCase(k.charAt(0)) + k.substring(1), n);
+                    }
+                }
+                figures.put("step", steps);
+                figures.put("learningRate", e.get("learningRate"));
+                runLog.epochEnded(epoch, figures);
+                if (stopping != null) {
+                    double value = ((Number) lastValidation.get(stopping.metric())).doubleValue();
+                    if (stopping.record(epoch, value, graph.params())) {
+                        LOG.info("early stopping after epoch {}: validation {} has not improved on {} (epoch {}) "
+                                + "for {} epochs", epoch, stopping.metric(), fmt(stopping.best()),
+                                stopping.bestEpoch(), task.patience());
+                        break;
+                    }
+                }
+            }
+        } finally {
+            engine.close();
+        }
+        Map<String, Object> stopped = new LinkedHashMap<>();
+        if (stopping != null && stopping.bestParams() != null) {
+            graph.setParams(stopping.bestParams());
+            stopped.put("metric", stopping.metric());
+            stopped.put("best", stopping.best());
+            stopped.put("bestEpoch", stopping.bestEpoch());
+            stopped.put("epochsRun", epochsRun);
+            LOG.info("restored the weights of epoch {} (validation {} {})", stopping.bestEpoch(), stopping.metric(),
+                    fmt(stopping.best()));
+        }
+
+        BinaryEvaluation.Result binaryTest = binary ? binaryEvaluate(config, sc, graph, test, vocabulary) : null;
+        Map<String, Object> testResult = binary ? binaryTest.toMap() : evaluate(config, sc, graph, test, vocabulary);
+        Map<String, Object> base = new LinkedHashMap<>();
+        BinaryMetrics binaryBaseline = null;
+        if (binary) {
+            BinaryMetrics trainLabels = train.aggregate(BinaryMetrics.EMPTY,
+                    (m, r) -> m.add(false, r.target()[0] == 1), BinaryMetrics::merge);
+            boolean majorityPositive = trainLabels.positives() * 2 > trainLabels.count();
+            binaryBaseline = test.aggregate(BinaryMetrics.EMPTY,
+                    (m, r) -> m.add(majorityPositive, r.target()[0] == 1), BinaryMetrics::merge);
+            base.put("majority_class", majorityPositive ? 1 : 0);
+            base.put("majority_accuracy", binaryBaseline.accuracy());
+            base.put("f1", binaryBaseline.f1());
+        } else {
+            float[] constant = TaskEvaluation.baseline(train, task.task(), outputs);
+            base.put("prediction", TaskEvaluation.asList(constant));
+            base.putAll(TaskEvaluation.constant(test, constant, task.task(), outputs));
+        }
+
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("task", task.task());
+        metrics.put("validation", lastValidation);
+        metrics.put("test", testResult);
+        metrics.put("baseline", base);
+        metrics.put("epochs", epochs);
+        if (!stopped.isEmpty()) {
+            metrics.put("earlyStopping", stopped);
+        }
+        metrics.put("records", Map.of("train", trainCount, "validation", validationCount, "test", testCount));
+        metrics.put("checkpoint", Map.of("path", checkpoint, "step", pretrained.info().step()));
+
+        Path out = new Path(config.output());
+        Path modelDir = new Path(out, MODEL_DIR);
+        Map<String, Object> network = new LinkedHashMap<>(pretrained.info().network());
+        network.put("kind", "text-classifier");
+        network.put("task", task.task());
+        network.put("labels", task.labels());
+        network.put("pooling", config.pooling());
+        network.put("adapterSize", task.adapterSize());
+        network.put("pretrainedCheckpoint", checkpoint);
+        CheckpointInfo info = new CheckpointInfo("finetune", (long) epochsRun * trainBatches, epochsRun,
+                config.seed(), network, Reports.asMap(config), Map.of("test", testResult));
         new CheckpointStore(sc.hadoopConfiguration()).write(modelDir, new Checkpoint(graph, vocabulary, info));
+        metrics.put("parameters", parameters(graph, modelDir, sc));
         Path metricsFile = new Path(out, METRICS);
         RunDirectory.writeString(metricsFile, Reports.toJson(metrics), sc.hadoopConfiguration());
-        LOG.info("test: accuracy {}, precision {}, recall {}, F1 {}, AUC {}; majority baseline accuracy {}, F1 {}",
-                fmt(testResult.counts().accuracy()), fmt(testResult.counts().precision()),
-                fmt(testResult.counts().recall()), fmt(testResult.counts().f1()), fmt(testResult.auc()),
-                fmt(baseline.accuracy()), fmt(baseline.f1()));
+        LOG.info("test: {}; baseline {}", summary(testResult), summary(base));
         records.unpersist();
-        return new Result(modelDir.toString(), metricsFile.toString(), checkpoint, metrics, testResult, baseline,
-                (System.nanoTime() - started) / 1e9);
+        return new Result(modelDir.toString(), metricsFile.toString(), checkpoint, metrics, binaryTest,
+                binaryBaseline, (System.nanoTime() - started) / 1e9);
     }
 
-    private static long trainableParams(ComputationGraph graph) {
-        long n = 0;
-        for (org.deeplearning4j.nn.api.Layer l : graph.getLayers()) {
-            if (!(l instanceof org.deeplearning4j.nn.layers.FrozenLayer)) {
-                n += l.numParams();
+    private static Map<String, Object> evaluate(FinetuneConfig config, JavaSparkContext sc, ComputationGraph graph,
+                                                JavaRDD<TaskRecord> records, CharVocabulary vocabulary) {
+        FinetuneSettings task = config.finetune();
+        if (task.task().equals(FinetuneSettings.BINARY)) {
+            return binaryEvaluate(config, sc, graph, records, vocabulary).toMap();
+        }
+        return TaskEvaluation.evaluate(sc, graph, records, vocabulary, config.maxLength(),
+                config.training().batchSize(), task.task(), task.outputs());
+    }
+
+    private static BinaryEvaluation.Result binaryEvaluate(FinetuneConfig config, JavaSparkContext sc,
+                                                          ComputationGraph graph, JavaRDD<TaskRecord> records,
+                                                          CharVocabulary vocabulary) {
+        return BinaryEvaluation.evaluate(sc, graph, records.map(r -> new LabeledText(r.text(), (int) r.target()[0])),
+                vocabulary, config.maxLength(), config.training().batchSize(), config.threshold());
+    }
+
+    /**
+     * Parameter counts and sizes: all, trainable, the saved model, and what saving only the trained parameters
+     * (adapters and head under parameter-efficient fine-tuning) would take as float32.
+     */
+    private static Map<String, Object> parameters(ComputationGraph graph, Path modelDir, JavaSparkContext sc) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        long trainable = TaskAdapter.trainableParameters(graph);
+        p.put("total", graph.numParams());
+        p.put("trainable", trainable);
+        p.put("trainableFloat32Bytes", trainable * 4);
+        try {
+            FileSystem fs = modelDir.getFileSystem(sc.hadoopConfiguration());
+            p.put("savedModelBytes", fs.getFileStatus(new Path(modelDir, "model.zip")).getLen());
+        } catch (java.io.IOException e) {
+            LOG.warn("cannot read the size of {}/model.zip: {}", modelDir, e.getMessage());
+        }
+        return p;
+    }
+
+    private static String summary(Map<String, Object> figures) {
+        StringBuilder sb = new StringBuilder();
+        for (String k : List.of("loss", "accuracy", "f1", "auc", "macro_f1", "micro_f1", "mae", "rmse")) {
+            if (figures.get(k) instanceof Number n) {
+                sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(fmt(n.doubleValue()));
             }
         }
-        return n;
+        return sb.length() == 0 ? "n/a" : sb.toString();
+    }
+
+    private static Set<String> diff(Set<String> before, Set<String> after) {
+        Set<String> d = new LinkedHashSet<>(before);
+        d.removeAll(after);
+        return d;
     }
 
     static String fmt(double v) {

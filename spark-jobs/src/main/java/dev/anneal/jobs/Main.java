@@ -58,6 +58,12 @@ public final class Main {
                 case "finetune" -> {
                     FinetuneConfig config = FinetuneConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
                     FinetuneJob.Result r = FinetuneJob.run(config, cli.overwrite(), cli.allowFallback());
+                    if (r.test() == null) {
+                        out.printf("finetune done from checkpoint %s: %s task, test %s (constant baseline %s); "
+                                + "model %s, metrics %s%n", r.checkpoint(), r.metrics().get("task"),
+                                r.metrics().get("test"), r.metrics().get("baseline"), r.model(), r.metricsFile());
+                        return 0;
+                    }
                     out.printf("finetune done from checkpoint %s: test F1 %.4f (majority baseline %.4f), accuracy %.4f (baseline %.4f), "
                                     + "AUC %.4f; model %s, metrics %s%n", r.checkpoint(), r.test().counts().f1(), r.baseline().f1(),
                             r.test().counts().accuracy(), r.baseline().accuracy(), r.test().auc(), r.model(),

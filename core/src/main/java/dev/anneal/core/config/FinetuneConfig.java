@@ -4,16 +4,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The fine-tuning job: a pretrained language model's encoder under a new binary classifier head, trained on labeled
- * text and measured on stable validation and test splits.
+ * The fine-tuning job: a pretrained language model's encoder under a new task head (binary, multiclass, multi-label
+ * or regression), trained on labeled text and measured on stable validation and test splits.
  *
- * @param input              labeled records: JSON Lines or Parquet with a text and a 0/1 label column
+ * @param input              labeled records: JSON Lines or Parquet with a text and a label column
  * @param output             where {@code model/} and {@code metrics.json} are written
  * @param checkpoint         a checkpoint directory, or a run directory meaning its latest checkpoint
  * @param master             Spark master URL; empty means the one spark-submit set, else {@code local[*]}
  * @param seed               the one seed of every random source
  * @param textField          name of the text column
- * @param labelField         name of the label column (0 or 1)
+ * @param labelField         name of the label column: 0/1 (binary), a declared label (multiclass), a list of
+ *                           declared labels (multilabel) or a number (regression)
  * @param maxLength          characters of each record the classifier reads
  * @param pooling            how the encoder's outputs over time become one vector: mean, max or last
  * @param freeze             layers whose weights stay as pretrained, with every layer that feeds them
@@ -21,11 +22,12 @@ import java.util.List;
  * @param validationFraction share of records in the validation split
  * @param testFraction       share of records in the test split
  * @param training           how to train
+ * @param finetune           the head, what trains when, schedule, regularization and early stopping
  */
 public record FinetuneConfig(String input, String output, String checkpoint, String master, long seed,
                              String textField, String labelField, int maxLength, String pooling, List<String> freeze,
                              double threshold, double validationFraction, double testFraction,
-                             TrainingSettings training) {
+                             TrainingSettings training, FinetuneSettings finetune) {
     public static final List<String> POOLING = List.of("mean", "max", "last");
 
     public FinetuneConfig {
@@ -48,6 +50,15 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
             throw new ConfigException("split.validationFraction + split.testFraction must be < 1, got "
                     + (validationFraction + testFraction));
         }
+        if (finetune.accumulate() > 1 && training.engine().equals(TrainingSettings.PARAMETER_AVERAGING)
+                && training.averagingFrequency() % finetune.accumulate() != 0) {
+            throw new ConfigException("training.averagingFrequency (" + training.averagingFrequency()
+                    + ") must be a multiple of training.accumulate (" + finetune.accumulate()
+                    + "), so that parameters are averaged only between whole accumulated updates");
+        }
+        if (!finetune.earlyStopMetric().isEmpty() && validationFraction == 0) {
+            throw new ConfigException("earlyStopping.metric needs a validation split: split.validationFraction is 0");
+        }
     }
 
     public static final ConfigSchema<FinetuneConfig> SCHEMA = new ConfigSchema<>("finetune", fields(),
@@ -65,7 +76,9 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                         "Spark master URL; empty = the one spark-submit set, else local[*]."),
                 ConfigField.longValue("seed", 42, "Seed of every random source (head initialisation, shuffles)."),
                 ConfigField.string("task.textField", "text", "Name of the text column."),
-                ConfigField.string("task.labelField", "label", "Name of the label column; values 0 or 1."),
+                ConfigField.string("task.labelField", "label",
+                        "Name of the label column: 0 or 1 (binary), one of task.labels (multiclass), a list of "
+                                + "them (multilabel) or a number (regression)."),
                 ConfigField.integer("text.maxLength", 256,
                         "Characters of each record the classifier reads (longer ones are cut, shorter ones masked)."),
                 ConfigField.choice("task.pooling", "max", POOLING,
@@ -78,6 +91,7 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 ConfigField.decimal("split.testFraction", 0.15,
                         "Share of records in the test split (by a stable hash of the text).")));
         f.addAll(TrainingSettings.fields(6, 32, 0.01, 5));
+        f.addAll(FinetuneSettings.fields());
         return f;
     }
 
@@ -86,6 +100,6 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 v.string("spark.master"), v.longValue("seed"), v.string("task.textField"),
                 v.string("task.labelField"), v.integer("text.maxLength"), v.string("task.pooling"),
                 v.list("task.freeze"), v.decimal("task.threshold"), v.decimal("split.validationFraction"),
-                v.decimal("split.testFraction"), TrainingSettings.from(v));
+                v.decimal("split.testFraction"), TrainingSettings.from(v), FinetuneSettings.from(v));
     }
 }

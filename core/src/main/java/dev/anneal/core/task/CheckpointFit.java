@@ -2,6 +2,7 @@ package dev.anneal.core.task;
 
 import dev.anneal.core.checkpoint.Checkpoint;
 import dev.anneal.core.checkpoint.CheckpointException;
+import dev.anneal.core.config.FinetuneSettings;
 import dev.anneal.core.text.CharVocabulary;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
@@ -47,6 +48,53 @@ public final class CheckpointFit {
             }
             throw new CheckpointException(message.toString());
         }
+    }
+
+    /**
+     * As {@link #require}, and also what the fine-tune toolkit's settings name: the layers {@code task.learningRates}
+     * addresses, {@code task.freezeFirst} against the encoder's depth, and adapters against its recurrent layers.
+     */
+    public static void require(String where, Checkpoint checkpoint, Map<String, Object> manifest,
+                               List<String> freeze, int maxLength, FinetuneSettings settings) {
+        List<String> d = new ArrayList<>(differences(checkpoint, manifest, freeze, maxLength));
+        if (d.isEmpty()) {
+            d.addAll(toolkit(checkpoint, settings));
+        }
+        if (!d.isEmpty()) {
+            StringBuilder message = new StringBuilder(where).append(" does not fit the fine-tune config (")
+                    .append(d.size()).append(d.size() == 1 ? " difference): " : " differences): ");
+            for (int i = 0; i < d.size(); i++) {
+                message.append(i == 0 ? "" : "; ").append(i + 1).append(") ").append(d.get(i));
+            }
+            throw new CheckpointException(message.toString());
+        }
+    }
+
+    private static List<String> toolkit(Checkpoint checkpoint, FinetuneSettings s) {
+        List<String> d = new ArrayList<>();
+        List<String> encoder = TaskAdapter.encoderLayers(checkpoint);
+        List<String> recurrent = encoder.stream().filter(n -> checkpoint.graph().getLayer(n).conf().getLayer()
+                instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer).toList();
+        List<String> known = new ArrayList<>(List.of("encoder", "adapters", TaskAdapter.HEAD));
+        known.addAll(encoder);
+        if (s.adapterSize() > 0) {
+            recurrent.forEach(n -> known.add(TaskAdapter.ADAPTER_PREFIX + n));
+        }
+        for (String name : s.learningRateFactors().keySet()) {
+            if (!known.contains(name)) {
+                d.add("task.learningRates names '" + name + "', which is neither a group nor a layer of the "
+                        + "fine-tuned network; names: " + known);
+            }
+        }
+        if (s.freezeFirst() > encoder.size()) {
+            d.add("task.freezeFirst is " + s.freezeFirst() + ", but the encoder has " + encoder.size()
+                    + " layers: " + encoder);
+        }
+        if (s.adapterSize() > 0 && recurrent.isEmpty()) {
+            d.add("task.adapterSize is " + s.adapterSize() + ", but the encoder has no recurrent layer to put an "
+                    + "adapter after; its layers: " + encoder);
+        }
+        return d;
     }
 
     /** The differences {@link #require} reports; empty when the checkpoint fits. */

@@ -40,4 +40,20 @@ public final class ClassificationBatches {
                 Nd4j.create(mask, new long[] {batch, maxLength}, DataType.FLOAT),
                 null);
     }
+
+    /**
+     * As {@link #binary}, with a label row per sequence: labels {@code [batch, targets[0].length]} (one-hot for
+     * multiclass, multi-hot for multi-label, the value for regression).
+     */
+    public static DataSet of(int[][] tokens, float[][] targets, int maxLength) {
+        int[] unused = new int[tokens.length];
+        DataSet d = binary(tokens, unused.length == targets.length ? unused : new int[0], maxLength);
+        int width = targets[0].length;
+        float[] y = new float[targets.length * width];
+        for (int b = 0; b < targets.length; b++) {
+            System.arraycopy(targets[b], 0, y, b * width, width);
+        }
+        d.setLabels(Nd4j.create(y, new long[] {targets.length, width}, DataType.FLOAT));
+        return d;
+    }
 }
