@@ -126,10 +126,34 @@ class ParameterAveragingEquivalenceTest {
         }
     }
 
+    /**
+     * DL4J's parameter-averaging worker fits at most {@code averagingFrequency} minibatches per round and drops the
+     * rest of its share; DL4J cuts a fit of more than one round at random, so a partition's share of a round can
+     * exceed the frequency. The engine hands DL4J one round at a time, so every minibatch of the pass is fitted.
+     */
+    @Test
+    void aPassThatIsNotWholeRoundsFitsEveryMinibatch() {
+        JavaSparkContext sc = SPARK.context();
+        List<DataSet> minibatches = minibatches(13);
+        TrainingSettings training = TrainingSettings.parameterAveraging(1, BATCH, 0.01, 3, 2, 0);
+        try (ParameterAveragingEngine engine = new ParameterAveragingEngine(sc,
+                SPEC.build(7, new Adam(0.01), DataType.FLOAT), new EngineSettings(training, 7, 2),
+                Repartition.Never)) {
+            // Two partitions of 6 and 7 minibatches: rounds of at most 2 x 3, the last one short.
+            engine.fitPass(sc.parallelize(minibatches, 2));
+            assertEquals(13, engine.progress().minibatches(), "minibatches fitted");
+            assertEquals(13L * BATCH, engine.progress().examples(), "examples fitted");
+        }
+    }
+
     private static List<DataSet> minibatches() {
+        return minibatches(STEPS);
+    }
+
+    private static List<DataSet> minibatches(int count) {
         Random random = new Random(11);
         List<DataSet> out = new ArrayList<>();
-        for (int b = 0; b < STEPS; b++) {
+        for (int b = 0; b < count; b++) {
             int[][] windows = new int[BATCH][17];
             for (int[] w : windows) {
                 for (int t = 0; t < w.length; t++) {

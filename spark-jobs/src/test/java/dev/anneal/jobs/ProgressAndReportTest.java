@@ -68,6 +68,9 @@ class ProgressAndReportTest {
             double ratio = e.path("trainLoss").asDouble() / e.path("validationLoss").asDouble();
             assertTrue(ratio > 0.5 && ratio < 2, "training loss per character like the validation loss: " + e);
             assertTrue(e.path("samplesPerSecond").asDouble() > 0, e.toString());
+            // Parameter averaging in rounds of at most 2 minibatches per worker: none may be left out.
+            assertEquals(e.path("minibatchesInEpoch").asLong(), e.path("minibatches").asLong(),
+                    "every minibatch dealt was fitted: " + e);
             assertTrue(e.path("elapsedSeconds").asDouble() >= e.path("epochSeconds").asDouble(), e.toString());
         }
         assertEquals(0.0, epochs.get(1).path("etaSeconds").asDouble(), "nothing left after the last epoch");

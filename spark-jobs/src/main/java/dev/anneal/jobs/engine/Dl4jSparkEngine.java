@@ -61,15 +61,31 @@ abstract class Dl4jSparkEngine implements TrainingEngine {
         bindings.reset();
         meter.start();
         GpuBinding binding = new GpuBinding(bindings);
-        // DL4J persists the RDD it trains on (its rounds would otherwise recompute the minibatches each time) and
-        // never releases it; converting here keeps that RDD ours, so it is released after the pass.
-        JavaRDD<MultiDataSet> converted = dealt.mapPartitions(binding::bind).map(new DataSetToMultiDataSetFn());
         try {
-            return spark.fitMultiDataSet(converted);
+            for (JavaRDD<DataSet> fit : fits(dealt)) {
+                // DL4J persists the RDD it trains on (its rounds would otherwise recompute the minibatches each
+                // time) and never releases it; converting here keeps that RDD ours, so it is released after the fit.
+                JavaRDD<MultiDataSet> converted = fit.mapPartitions(binding::bind).map(new DataSetToMultiDataSetFn());
+                try {
+                    spark.fitMultiDataSet(converted);
+                } finally {
+                    converted.unpersist(false);
+                }
+            }
+            return spark.getNetwork();
         } finally {
-            converted.unpersist(false);
+            release(dealt);
             traffic = meter.stop();
         }
+    }
+
+    /** The pass as DL4J is to see it, one fit after another; by default the whole pass in one fit. */
+    protected List<JavaRDD<DataSet>> fits(JavaRDD<DataSet> dealt) {
+        return List.of(dealt);
+    }
+
+    /** Releases what {@link #fits} kept for the pass. */
+    protected void release(JavaRDD<DataSet> dealt) {
     }
 
     @Override
