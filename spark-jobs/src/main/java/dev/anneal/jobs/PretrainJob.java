@@ -8,6 +8,7 @@ import dev.anneal.core.config.ConfigException;
 import dev.anneal.core.config.PretrainConfig;
 import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.core.text.CharVocabulary;
+import dev.anneal.jobs.data.ImageRecords;
 import dev.anneal.jobs.data.PretrainCorpus;
 import dev.anneal.jobs.data.ShardedCorpus;
 import dev.anneal.jobs.data.TextCorpus;
@@ -46,7 +47,7 @@ public final class PretrainJob {
     private PretrainJob() {
     }
 
-    /** One epoch's figures. */
+    /** One epoch's figures (for images, {@code validationLoss} is the cross-entropy per image). */
     public record Epoch(int epoch, long step, double validationLoss, double trainSeconds, double samplesPerSecond,
                         Map<String, Object> engine) {
         Map<String, Object> toMap() {
@@ -90,7 +91,10 @@ public final class PretrainJob {
         Configuration hadoop = new Configuration();
         boolean dataset = DatasetFiles.isDataset(config.input(), hadoop);
         if (dataset) {
-            DatasetFiles.manifest(config.input(), hadoop);
+            var manifest = DatasetFiles.manifest(config.input(), hadoop);
+            if (manifest.kind().equals("image")) {
+                ImageRecords.labelIndexes(manifest, config.image().labels(), "image.labels", config.input());
+            }
         } else {
             TextCorpus.checkInput(config.input(), hadoop);
         }
@@ -113,6 +117,9 @@ public final class PretrainJob {
     }
 
     static Result train(PretrainConfig config, JavaSparkContext sc, Checkpoint resumeFrom) {
+        if (ImageRecords.isImageDataset(config.input(), sc.hadoopConfiguration())) {
+            return ImagePretrain.train(config, sc, resumeFrom);
+        }
         long started = System.nanoTime();
         CheckpointStore store = new CheckpointStore(sc.hadoopConfiguration());
         int workers = config.training().workers() > 0 ? config.training().workers() : sc.defaultParallelism();
