@@ -22,6 +22,7 @@ import dev.anneal.jobs.ingest.DatasetFiles;
 import scala.Tuple2;
 import dev.anneal.jobs.data.TaskRecord;
 import dev.anneal.jobs.data.TaskRecordSource;
+import dev.anneal.jobs.data.TrainingSubset;
 import dev.anneal.jobs.engine.TrainingEngine;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.BinaryEvaluation;
@@ -144,7 +145,9 @@ public final class FinetuneJob {
                     task).map(r -> new Tuple2<>(StableSplit.of(r.text(), vf, tf).name().toLowerCase(), r));
         }
         records = records.persist(StorageLevel.MEMORY_AND_DISK());
-        JavaRDD<TaskRecord> train = records.filter(r -> r._1().equals("train")).map(Tuple2::_2);
+        JavaRDD<TaskRecord> train = TrainingSubset.stratified(
+                records.filter(r -> r._1().equals("train")).map(Tuple2::_2), config.trainExamples(), config.seed(),
+                TaskRecord::text, stratum(task.task()));
         JavaRDD<TaskRecord> validation = records.filter(r -> r._1().equals("validation")).map(Tuple2::_2);
         JavaRDD<TaskRecord> test = records.filter(r -> r._1().equals("test")).map(Tuple2::_2);
 
@@ -308,6 +311,11 @@ public final class FinetuneJob {
         records.unpersist();
         return new Result(modelDir.toString(), metricsFile.toString(), checkpoint, metrics, binaryTest,
                 binaryBaseline, (System.nanoTime() - started) / 1e9);
+    }
+
+    /** The class a record counts under when {@code split.trainExamples} draws per class: its target row. */
+    static org.apache.spark.api.java.function.Function<TaskRecord, String> stratum(String task) {
+        return task.equals(FinetuneSettings.REGRESSION) ? r -> "" : r -> java.util.Arrays.toString(r.target());
     }
 
     private static Map<String, Object> evaluate(FinetuneConfig config, JavaSparkContext sc, ComputationGraph graph,
