@@ -25,6 +25,7 @@ import dev.anneal.jobs.ingest.DatasetFiles;
 import scala.Tuple2;
 import dev.anneal.jobs.data.TaskRecord;
 import dev.anneal.jobs.data.TaskRecordSource;
+import dev.anneal.jobs.data.TrainingSubset;
 import dev.anneal.jobs.engine.TrainingEngine;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.BinaryEvaluation;
@@ -165,7 +166,9 @@ public final class FinetuneJob {
                     task).map(r -> new Tuple2<>(StableSplit.of(r.text(), vf, tf).name().toLowerCase(), r));
         }
         records = records.persist(StorageLevel.MEMORY_AND_DISK());
-        JavaRDD<TaskRecord> train = records.filter(r -> r._1().equals("train")).map(Tuple2::_2);
+        JavaRDD<TaskRecord> train = TrainingSubset.stratified(
+                records.filter(r -> r._1().equals("train")).map(Tuple2::_2), config.trainExamples(), config.seed(),
+                FinetuneJob::key, stratum(task.task()));
         JavaRDD<TaskRecord> validation = records.filter(r -> r._1().equals("validation")).map(Tuple2::_2);
         JavaRDD<TaskRecord> test = records.filter(r -> r._1().equals("test")).map(Tuple2::_2);
 
@@ -329,6 +332,16 @@ public final class FinetuneJob {
         records.unpersist();
         return new Result(modelDir.toString(), metricsFile.toString(), checkpoint, metrics, binaryTest,
                 binaryBaseline, (System.nanoTime() - started) / 1e9);
+    }
+
+    /** A record's identity for {@code split.trainExamples}' seeded draw: its text, or its pixels as a string. */
+    static String key(TaskRecord r) {
+        return r.text() != null ? r.text() : new String(r.image(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    /** The class a record counts under when {@code split.trainExamples} draws per class: its target row. */
+    static org.apache.spark.api.java.function.Function<TaskRecord, String> stratum(String task) {
+        return task.equals(FinetuneSettings.REGRESSION) ? r -> "" : r -> java.util.Arrays.toString(r.target());
     }
 
     private static Map<String, Object> evaluate(FinetuneConfig config, JavaSparkContext sc, ComputationGraph graph,
