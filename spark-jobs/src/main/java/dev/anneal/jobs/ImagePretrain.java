@@ -161,7 +161,7 @@ final class ImagePretrain {
             records.unpersist();
         }
         return new PretrainJob.Result(written[0], noText, trainImages, validationImages, epochs,
-                (System.nanoTime() - started) / 1e9);
+                (System.nanoTime() - started) / 1e9, "image");
     }
 
     private static JavaRDD<TaskRecord> split(JavaRDD<Tuple2<String, TaskRecord>> records, String split) {

@@ -65,9 +65,12 @@ public final class PretrainJob {
     /** The run's figures, rewritten after every epoch. */
     public static final String METRICS = "metrics.json";
 
-    /** What a pretraining run did and where it wrote it. */
+    /**
+     * What a pretraining run did and where it wrote it; {@code example} is what a window is: {@code char}acter
+     * windows of text, or {@code image}s (the loss is then per image).
+     */
     public record Result(String checkpoint, CharVocabulary vocabulary, long trainWindows, long validationWindows,
-                         List<Epoch> epochs, double seconds) {
+                         List<Epoch> epochs, double seconds, String example) {
         public double firstLoss() {
             return epochs.isEmpty() ? Double.NaN : epochs.get(0).validationLoss();
         }
@@ -205,7 +208,7 @@ public final class PretrainJob {
             runLog.finish(Map.of("checkpoint", String.valueOf(written[0])));
         }
         return new Result(written[0], vocabulary, trainWindows, validationWindows, epochs,
-                (System.nanoTime() - started) / 1e9);
+                (System.nanoTime() - started) / 1e9, "char");
     }
 
     /**
