@@ -14,7 +14,10 @@ import dev.anneal.core.task.EarlyStopping;
 import dev.anneal.core.task.StableSplit;
 import dev.anneal.core.task.TaskAdapter;
 import dev.anneal.core.text.CharVocabulary;
+import dev.anneal.core.data.DatasetManifest;
 import dev.anneal.jobs.data.BatchIterator;
+import dev.anneal.jobs.data.ImageRecords;
+import dev.anneal.jobs.data.RecordFeatures;
 import dev.anneal.jobs.data.LabeledText;
 import dev.anneal.jobs.data.LabeledTextSource;
 import dev.anneal.jobs.data.ShardedCorpus;
@@ -22,6 +25,7 @@ import dev.anneal.jobs.ingest.DatasetFiles;
 import scala.Tuple2;
 import dev.anneal.jobs.data.TaskRecord;
 import dev.anneal.jobs.data.TaskRecordSource;
+import dev.anneal.jobs.data.TrainingSubset;
 import dev.anneal.jobs.engine.TrainingEngine;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.BinaryEvaluation;
@@ -78,6 +82,10 @@ public final class FinetuneJob {
         Configuration hadoop = new Configuration();
         boolean dataset = DatasetFiles.isDataset(config.input(), hadoop);
         boolean parquet = !dataset && LabeledTextSource.isParquet(config.input(), hadoop);
+        boolean images = dataset && ImageRecords.isImageDataset(config.input(), hadoop);
+        if (images) {
+            requireImageTask(config, DatasetFiles.manifest(config.input(), hadoop));
+        }
         CheckpointStore store = new CheckpointStore(hadoop);
         Path location = new Path(config.checkpoint());
         Path checkpointDir = store.resolve(location);
@@ -100,7 +108,15 @@ public final class FinetuneJob {
         }
         // Every way the checkpoint does not fit the config, at once and before the output or Spark is touched.
         CheckpointFit.require(checkpointDir.toString(), pretrained, store.manifest(checkpointDir), config.freeze(),
-                config.maxLength(), config.finetune());
+                config.maxLength(), config.finetune(), images);
+        if (images) {
+            requireImageShape(checkpointDir.toString(), pretrained, DatasetFiles.manifest(config.input(), hadoop));
+        }
+        if (config.initialization().equals("random")) {
+            pretrained = TaskAdapter.reinitialized(pretrained, config.seed());
+            LOG.info("task.initialization=random: the architecture of {}, every weight initialised afresh",
+                    checkpointDir);
+        }
         ComputationGraph graph = TaskAdapter.adapt(pretrained, plan(config, 1));
         RunDirectory.prepare(config.output(), overwrite, hadoop);
         SparkSession spark = SparkSetup.session("finetune", config.master(), config.training().executor());
@@ -132,7 +148,13 @@ public final class FinetuneJob {
         // Small next to a corpus, and read by every split and every epoch: parse the records once. An ingested
         // dataset brings its own splits (by record id); raw records are split by a hash of the text.
         JavaRDD<Tuple2<String, TaskRecord>> records;
-        if (DatasetFiles.isDataset(config.input(), sc.hadoopConfiguration())) {
+        RecordFeatures features = RecordFeatures.text(vocabulary, config.maxLength());
+        boolean images = ImageRecords.isImageDataset(config.input(), sc.hadoopConfiguration());
+        if (images) {
+            ImageRecords source = ImageRecords.open(spark, config.input());
+            records = source.records(task.labels(), "task.labels");
+            features = RecordFeatures.images(source.pixels());
+        } else if (DatasetFiles.isDataset(config.input(), sc.hadoopConfiguration())) {
             if (!binary) {
                 throw new ConfigException("task.type=" + task.task() + ": a dataset directory as --input carries "
                         + "0/1 labels; give the labeled JSON Lines or Parquet for this task");
@@ -144,7 +166,9 @@ public final class FinetuneJob {
                     task).map(r -> new Tuple2<>(StableSplit.of(r.text(), vf, tf).name().toLowerCase(), r));
         }
         records = records.persist(StorageLevel.MEMORY_AND_DISK());
-        JavaRDD<TaskRecord> train = records.filter(r -> r._1().equals("train")).map(Tuple2::_2);
+        JavaRDD<TaskRecord> train = TrainingSubset.stratified(
+                records.filter(r -> r._1().equals("train")).map(Tuple2::_2), config.trainExamples(), config.seed(),
+                FinetuneJob::key, stratum(task.task()));
         JavaRDD<TaskRecord> validation = records.filter(r -> r._1().equals("validation")).map(Tuple2::_2);
         JavaRDD<TaskRecord> test = records.filter(r -> r._1().equals("test")).map(Tuple2::_2);
 
@@ -156,10 +180,9 @@ public final class FinetuneJob {
                     + " test records; need at least one of each (split.validationFraction=" + vf
                     + ", split.testFraction=" + tf + ")");
         }
-        int maxLength = config.maxLength();
         int batch = config.training().batchSize();
-        JavaRDD<DataSet> minibatches = train.mapPartitions(it -> new BatchIterator<>(it, batch,
-                b -> TaskEvaluation.batch(b, vocabulary, maxLength)));
+        RecordFeatures featurize = features;
+        JavaRDD<DataSet> minibatches = train.mapPartitions(it -> new BatchIterator<>(it, batch, featurize::batch));
         long trainBatches = train.mapPartitions(it -> {
             long n = 0;
             for (; it.hasNext(); it.next()) {
@@ -219,7 +242,7 @@ public final class FinetuneJob {
                 e.putAll(Reports.enginePass(engine, (trainCount + batch - 1) / batch, LOG));
                 double loss = Double.NaN;
                 if (validationCount > 0) {
-                    lastValidation = evaluate(config, sc, graph, validation, vocabulary);
+                    lastValidation = evaluate(config, sc, graph, validation, vocabulary, features);
                     loss = ((Number) lastValidation.get("loss")).doubleValue();
                     e.put("validation", lastValidation);
                 }
@@ -259,7 +282,8 @@ public final class FinetuneJob {
         }
 
         BinaryEvaluation.Result binaryTest = binary ? binaryEvaluate(config, sc, graph, test, vocabulary) : null;
-        Map<String, Object> testResult = binary ? binaryTest.toMap() : evaluate(config, sc, graph, test, vocabulary);
+        Map<String, Object> testResult = binary ? binaryTest.toMap()
+                : evaluate(config, sc, graph, test, vocabulary, features);
         Map<String, Object> base = new LinkedHashMap<>();
         BinaryMetrics binaryBaseline = null;
         if (binary) {
@@ -292,7 +316,7 @@ public final class FinetuneJob {
         Path out = new Path(config.output());
         Path modelDir = new Path(out, MODEL_DIR);
         Map<String, Object> network = new LinkedHashMap<>(pretrained.info().network());
-        network.put("kind", "text-classifier");
+        network.put("kind", images ? "image-classifier" : "text-classifier");
         network.put("task", task.task());
         network.put("labels", task.labels());
         network.put("pooling", config.pooling());
@@ -310,14 +334,47 @@ public final class FinetuneJob {
                 binaryBaseline, (System.nanoTime() - started) / 1e9);
     }
 
+    /** A record's identity for {@code split.trainExamples}' seeded draw: its text, or its pixels as a string. */
+    static String key(TaskRecord r) {
+        return r.text() != null ? r.text() : new String(r.image(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    /** The class a record counts under when {@code split.trainExamples} draws per class: its target row. */
+    static org.apache.spark.api.java.function.Function<TaskRecord, String> stratum(String task) {
+        return task.equals(FinetuneSettings.REGRESSION) ? r -> "" : r -> java.util.Arrays.toString(r.target());
+    }
+
     private static Map<String, Object> evaluate(FinetuneConfig config, JavaSparkContext sc, ComputationGraph graph,
-                                                JavaRDD<TaskRecord> records, CharVocabulary vocabulary) {
+                                                JavaRDD<TaskRecord> records, CharVocabulary vocabulary,
+                                                RecordFeatures features) {
         FinetuneSettings task = config.finetune();
         if (task.task().equals(FinetuneSettings.BINARY)) {
             return binaryEvaluate(config, sc, graph, records, vocabulary).toMap();
         }
-        return TaskEvaluation.evaluate(sc, graph, records, vocabulary, config.maxLength(),
-                config.training().batchSize(), task.task(), task.outputs());
+        return TaskEvaluation.evaluate(sc, graph, records, features, config.training().batchSize(), task.task(),
+                task.outputs());
+    }
+
+    /** An image dataset trains a multiclass head over labels it declares: checked before Spark starts. */
+    private static void requireImageTask(FinetuneConfig config, DatasetManifest manifest) {
+        if (!config.finetune().task().equals(FinetuneSettings.MULTICLASS)) {
+            throw new ConfigException("task.type=" + config.finetune().task() + ": an image dataset as --input "
+                    + "trains a multiclass head; set task.type=multiclass and task.labels to the classes to learn");
+        }
+        ImageRecords.labelIndexes(manifest, config.finetune().labels(), "task.labels", config.input());
+    }
+
+    /** The checkpoint's CNN must read images of the dataset's size (exit 3 otherwise). */
+    private static void requireImageShape(String where, Checkpoint pretrained, DatasetManifest manifest) {
+        Map<?, ?> image = (Map<?, ?>) pretrained.info().network().get("image");
+        int rows = ((Number) image.get("rows")).intValue();
+        int cols = ((Number) image.get("cols")).intValue();
+        if (rows != manifest.image().rows() || cols != manifest.image().cols()
+                || ((Number) image.get("channels")).intValue() != 1) {
+            throw new CheckpointException(where + " reads " + rows + "x" + cols + "x" + image.get("channels")
+                    + " images, but the dataset's are " + manifest.image().rows() + "x" + manifest.image().cols()
+                    + " greyscale");
+        }
     }
 
     private static BinaryEvaluation.Result binaryEvaluate(FinetuneConfig config, JavaSparkContext sc,

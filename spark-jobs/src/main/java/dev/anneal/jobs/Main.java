@@ -51,9 +51,10 @@ public final class Main {
                 case "pretrain" -> {
                     PretrainConfig config = PretrainConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
                     PretrainJob.Result r = PretrainJob.run(config, cli.overwrite());
-                    out.printf("pretrain done: validation loss %.4f -> %.4f nats/char over %d epoch(s), "
-                                    + "%.0f windows/s; checkpoint %s%n", r.firstLoss(), r.lastLoss(),
-                            r.epochs().size(), r.samplesPerSecond(), r.checkpoint());
+                    out.printf("pretrain done: validation loss %.4f -> %.4f nats/%s over %d epoch(s), "
+                                    + "%.0f %s/s; checkpoint %s%n", r.firstLoss(), r.lastLoss(), r.example(),
+                            r.epochs().size(), r.samplesPerSecond(), r.example().equals("char") ? "windows" : "images",
+                            r.checkpoint());
                 }
                 case "finetune" -> {
                     FinetuneConfig config = FinetuneConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());

@@ -8,6 +8,7 @@ import dev.anneal.core.config.ConfigException;
 import dev.anneal.core.config.PretrainConfig;
 import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.core.text.CharVocabulary;
+import dev.anneal.jobs.data.ImageRecords;
 import dev.anneal.jobs.data.PretrainCorpus;
 import dev.anneal.jobs.data.ShardedCorpus;
 import dev.anneal.jobs.data.TextCorpus;
@@ -46,7 +47,7 @@ public final class PretrainJob {
     private PretrainJob() {
     }
 
-    /** One epoch's figures. */
+    /** One epoch's figures (for images, {@code validationLoss} is the cross-entropy per image). */
     public record Epoch(int epoch, long step, double validationLoss, double trainSeconds, double samplesPerSecond,
                         Map<String, Object> engine) {
         Map<String, Object> toMap() {
@@ -64,9 +65,12 @@ public final class PretrainJob {
     /** The run's figures, rewritten after every epoch. */
     public static final String METRICS = "metrics.json";
 
-    /** What a pretraining run did and where it wrote it. */
+    /**
+     * What a pretraining run did and where it wrote it; {@code example} is what a window is: {@code char}acter
+     * windows of text, or {@code image}s (the loss is then per image).
+     */
     public record Result(String checkpoint, CharVocabulary vocabulary, long trainWindows, long validationWindows,
-                         List<Epoch> epochs, double seconds) {
+                         List<Epoch> epochs, double seconds, String example) {
         public double firstLoss() {
             return epochs.isEmpty() ? Double.NaN : epochs.get(0).validationLoss();
         }
@@ -90,7 +94,10 @@ public final class PretrainJob {
         Configuration hadoop = new Configuration();
         boolean dataset = DatasetFiles.isDataset(config.input(), hadoop);
         if (dataset) {
-            DatasetFiles.manifest(config.input(), hadoop);
+            var manifest = DatasetFiles.manifest(config.input(), hadoop);
+            if (manifest.kind().equals("image")) {
+                ImageRecords.labelIndexes(manifest, config.image().labels(), "image.labels", config.input());
+            }
         } else {
             TextCorpus.checkInput(config.input(), hadoop);
         }
@@ -113,6 +120,9 @@ public final class PretrainJob {
     }
 
     static Result train(PretrainConfig config, JavaSparkContext sc, Checkpoint resumeFrom) {
+        if (ImageRecords.isImageDataset(config.input(), sc.hadoopConfiguration())) {
+            return ImagePretrain.train(config, sc, resumeFrom);
+        }
         long started = System.nanoTime();
         CheckpointStore store = new CheckpointStore(sc.hadoopConfiguration());
         int workers = config.training().workers() > 0 ? config.training().workers() : sc.defaultParallelism();
@@ -198,7 +208,7 @@ public final class PretrainJob {
             runLog.finish(Map.of("checkpoint", String.valueOf(written[0])));
         }
         return new Result(written[0], vocabulary, trainWindows, validationWindows, epochs,
-                (System.nanoTime() - started) / 1e9);
+                (System.nanoTime() - started) / 1e9, "char");
     }
 
     /**

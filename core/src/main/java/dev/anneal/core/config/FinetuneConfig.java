@@ -21,14 +21,20 @@ import java.util.List;
  * @param threshold          probability above which a record is called positive
  * @param validationFraction share of records in the validation split
  * @param testFraction       share of records in the test split
+ * @param trainExamples      labelled training records used, drawn from the train split stratified by class and
+ *                           seeded; 0 = all of them
  * @param training           how to train
  * @param finetune           the head, what trains when, schedule, regularization and early stopping
+ * @param initialization     pretrained (the checkpoint's weights) or random (its architecture only, freshly
+ *                           initialised from the seed: the from-scratch baseline)
  */
 public record FinetuneConfig(String input, String output, String checkpoint, String master, long seed,
                              String textField, String labelField, int maxLength, String pooling, List<String> freeze,
                              double threshold, double validationFraction, double testFraction,
-                             TrainingSettings training, FinetuneSettings finetune) {
+                             int trainExamples, TrainingSettings training, FinetuneSettings finetune,
+                             String initialization) {
     public static final List<String> POOLING = List.of("mean", "max", "last");
+    public static final List<String> INITIALIZATIONS = List.of("pretrained", "random");
 
     public FinetuneConfig {
         Require.present("input", input, "--input");
@@ -41,6 +47,10 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
             throw new ConfigException("task.pooling must be one of " + POOLING + ", got '" + pooling + "'");
         }
         freeze = List.copyOf(freeze);
+        if (!INITIALIZATIONS.contains(initialization)) {
+            throw new ConfigException("task.initialization must be one of " + INITIALIZATIONS + ", got '"
+                    + initialization + "'");
+        }
         if (!(threshold > 0 && threshold < 1)) {
             throw new ConfigException("task.threshold must be in (0, 1), got " + threshold);
         }
@@ -50,6 +60,7 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
             throw new ConfigException("split.validationFraction + split.testFraction must be < 1, got "
                     + (validationFraction + testFraction));
         }
+        Require.atLeast("split.trainExamples", trainExamples, 0);
         if (finetune.accumulate() > 1 && training.engine().equals(TrainingSettings.PARAMETER_AVERAGING)
                 && training.averagingFrequency() % finetune.accumulate() != 0) {
             throw new ConfigException("training.averagingFrequency (" + training.averagingFrequency()
@@ -89,9 +100,16 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 ConfigField.decimal("split.validationFraction", 0.15,
                         "Share of records in the validation split (by a stable hash of the text)."),
                 ConfigField.decimal("split.testFraction", 0.15,
-                        "Share of records in the test split (by a stable hash of the text).")));
+                        "Share of records in the test split (by a stable hash of the text)."),
+                ConfigField.integer("split.trainExamples", 0,
+                        "Labelled training records to use: this many from the train split, drawn per class in "
+                                + "proportion to its share (each class at least one), seeded by seed; validation "
+                                + "and test stay whole. 0 = the whole train split.")));
         f.addAll(TrainingSettings.fields(6, 32, 0.01, 5));
         f.addAll(FinetuneSettings.fields());
+        f.add(ConfigField.choice("task.initialization", "pretrained", INITIALIZATIONS,
+                "pretrained = start from the checkpoint's weights; random = only its architecture, every weight "
+                        + "initialised afresh from the seed (the from-scratch baseline)."));
         return f;
     }
 
@@ -100,6 +118,7 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 v.string("spark.master"), v.longValue("seed"), v.string("task.textField"),
                 v.string("task.labelField"), v.integer("text.maxLength"), v.string("task.pooling"),
                 v.list("task.freeze"), v.decimal("task.threshold"), v.decimal("split.validationFraction"),
-                v.decimal("split.testFraction"), TrainingSettings.from(v), FinetuneSettings.from(v));
+                v.decimal("split.testFraction"), v.integer("split.trainExamples"), TrainingSettings.from(v),
+                FinetuneSettings.from(v), v.string("task.initialization"));
     }
 }

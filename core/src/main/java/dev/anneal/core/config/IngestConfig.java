@@ -24,13 +24,15 @@ import java.util.List;
  * @param maxBadFraction     the share of bad records above which the job fails (exit 3) after writing quarantine/
  * @param validationFraction share of records (by a hash of their id) in the validation split
  * @param testFraction       share of records (by a hash of their id) in the test split
+ * @param testFiles          file-name prefixes whose records all go to the test split (a dataset's own test set,
+ *                           such as MNIST's {@code t10k-} files); empty for none
  * @param partitions         Spark partitions to read the input into; 0 means Spark's default parallelism
  */
 public record IngestConfig(String input, String output, String master, long seed, String source, String textField,
                            String labelField, String idField, List<String> labels, int maxRecordLength,
                            String overlong, int vocabularySize, boolean vocabularyFrozen, double maxOovRate,
                            double shardMegabytes, double maxBadFraction, double validationFraction,
-                           double testFraction, int partitions) {
+                           double testFraction, List<String> testFiles, int partitions) {
     public static final List<String> SOURCES = List.of("text", "jsonl", "parquet", "spamassassin", "idx");
     public static final List<String> OVERLONG = List.of("split", "truncate", "quarantine");
 
@@ -66,7 +68,18 @@ public record IngestConfig(String input, String output, String master, long seed
             throw new ConfigException("split.validationFraction + split.testFraction must be < 1, got "
                     + (validationFraction + testFraction));
         }
+        testFiles = List.copyOf(testFiles);
+        if (testFiles.stream().anyMatch(p -> p.isBlank() || p.contains("/"))) {
+            throw new ConfigException("split.testFiles must be file-name prefixes (no '/', not blank), got "
+                    + testFiles);
+        }
         Require.atLeast("partitions", partitions, 0);
+    }
+
+    /** Whether records of file {@code source} (a path or URI) all belong to the test split. */
+    public static boolean isTestFile(String source, List<String> testFiles) {
+        String name = source.substring(source.lastIndexOf('/') + 1);
+        return testFiles.stream().anyMatch(name::startsWith);
     }
 
     /** Whether records carry a label: always for spamassassin and idx, else when a label field is named. */
@@ -117,6 +130,9 @@ public record IngestConfig(String input, String output, String master, long seed
                     "Share of records in the validation split, by a SHA-256 of the record id."),
             ConfigField.decimal("split.testFraction", 0.05,
                     "Share of records in the test split, by a SHA-256 of the record id."),
+            ConfigField.list("split.testFiles", List.of(),
+                    "File-name prefixes whose records all go to the test split, e.g. [t10k-] for the standard "
+                            + "MNIST / Fashion-MNIST test set; the other files' records are split by hash as above."),
             ConfigField.integer("partitions", 0, "Spark partitions to read the input into; 0 = default parallelism.")),
             IngestConfig::from);
 
@@ -126,6 +142,7 @@ public record IngestConfig(String input, String output, String master, long seed
                 v.list("labels"), v.integer("record.maxLength"), v.string("record.overlong"),
                 v.integer("vocabulary.size"), v.bool("vocabulary.frozen"), v.decimal("vocabulary.maxOovRate"),
                 v.decimal("shard.targetMegabytes"), v.decimal("maxBadFraction"),
-                v.decimal("split.validationFraction"), v.decimal("split.testFraction"), v.integer("partitions"));
+                v.decimal("split.validationFraction"), v.decimal("split.testFraction"), v.list("split.testFiles"),
+                v.integer("partitions"));
     }
 }

@@ -22,11 +22,12 @@ import java.util.List;
  * @param training           how to train
  * @param retention          which checkpoints of the run to keep
  * @param cadence            divergence checks, checkpoints and the step budget inside an epoch
+ * @param image              the CNN and the labels trained on when the input is an image dataset
  */
 public record PretrainConfig(String input, String output, String master, long seed, int windowLength,
                              int vocabularySize, double validationFraction, int embeddingSize, int hiddenSize,
                              int layers, TrainingSettings training, RetentionPolicy retention,
-                             RunCadence cadence) {
+                             RunCadence cadence, ImageModelSettings image) {
 
     public PretrainConfig {
         Require.present("input", input, "--input");
@@ -39,6 +40,7 @@ public record PretrainConfig(String input, String output, String master, long se
         Require.positive("model.layers", layers);
         java.util.Objects.requireNonNull(retention, "retention");
         java.util.Objects.requireNonNull(cadence, "cadence");
+        java.util.Objects.requireNonNull(image, "image");
     }
 
     public static final ConfigSchema<PretrainConfig> SCHEMA = new ConfigSchema<>("pretrain", fields(),
@@ -70,6 +72,7 @@ public record PretrainConfig(String input, String output, String master, long se
         f.add(ConfigField.integer("checkpoint.keepEveryEpochs", 0,
                 "Also keep every checkpoint whose epoch is a multiple of this; 0 = none."));
         f.addAll(RunCadence.fields());
+        f.addAll(ImageModelSettings.fields());
         return f;
     }
 
@@ -77,7 +80,7 @@ public record PretrainConfig(String input, String output, String master, long se
         return new PretrainConfig(v.string("input"), v.string("output"), v.string("spark.master"), v.longValue("seed"),
                 v.integer("text.windowLength"), v.integer("text.vocabularySize"), v.decimal("validationFraction"),
                 v.integer("model.embeddingSize"), v.integer("model.hiddenSize"), v.integer("model.layers"),
-                TrainingSettings.from(v), retention(v), RunCadence.from(v));
+                TrainingSettings.from(v), retention(v), RunCadence.from(v), ImageModelSettings.from(v));
     }
 
     private static RetentionPolicy retention(ConfigValues v) {

@@ -31,9 +31,16 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * @param denseSize width of the {@code dense} layer
  * @param nOut number of outputs
  * @param loss the head's loss, which also fixes its activation
+ * @param dropout probability of dropping each {@code dense} output while training (dropout before the head); 0 = none
  */
 public record CnnSpec(int height, int width, int channels, List<Integer> convChannels, int kernelSize,
-                      int denseSize, int nOut, Loss loss) implements NetworkSpec {
+                      int denseSize, int nOut, Loss loss, double dropout) implements NetworkSpec {
+
+    /** Without dropout. */
+    public CnnSpec(int height, int width, int channels, List<Integer> convChannels, int kernelSize, int denseSize,
+                   int nOut, Loss loss) {
+        this(height, width, channels, convChannels, kernelSize, denseSize, nOut, loss, 0);
+    }
 
     public CnnSpec {
         Checks.positive("height", height);
@@ -48,6 +55,9 @@ public record CnnSpec(int height, int width, int channels, List<Integer> convCha
         Checks.positive("nOut", nOut);
         Checks.loss(loss, nOut);
         checkSpatialSize(height, width, convChannels.size(), kernelSize);
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
+        }
     }
 
     /** The length of a flat input row, {@code channels·height·width}. */
@@ -76,10 +86,14 @@ public record CnnSpec(int height, int width, int channels, List<Integer> convCha
                 .activation(Activation.RELU)
                 .weightInit(WeightInit.RELU)
                 .build());
-        chain.add(HEAD, new OutputLayer.Builder(loss.lossFunction())
+        OutputLayer.Builder head = new OutputLayer.Builder(loss.lossFunction())
                 .nOut(nOut)
-                .activation(loss.outputActivation())
-                .build());
+                .activation(loss.outputActivation());
+        if (dropout > 0) {
+            // DL4J's dropout is set on the layer whose input it drops, and takes the probability of keeping.
+            head.dropOut(1 - dropout);
+        }
+        chain.add(HEAD, head.build());
         return chain.build();
     }
 

@@ -56,7 +56,13 @@ public final class CheckpointFit {
      */
     public static void require(String where, Checkpoint checkpoint, Map<String, Object> manifest,
                                List<String> freeze, int maxLength, FinetuneSettings settings) {
-        List<String> d = new ArrayList<>(differences(checkpoint, manifest, freeze, maxLength));
+        require(where, checkpoint, manifest, freeze, maxLength, settings, false);
+    }
+
+    /** As the text fine-tune's {@code require}; {@code images} true for a fine-tune on images (a CNN checkpoint). */
+    public static void require(String where, Checkpoint checkpoint, Map<String, Object> manifest,
+                               List<String> freeze, int maxLength, FinetuneSettings settings, boolean images) {
+        List<String> d = new ArrayList<>(differences(checkpoint, manifest, freeze, maxLength, images));
         if (d.isEmpty()) {
             d.addAll(toolkit(checkpoint, settings));
         }
@@ -100,17 +106,29 @@ public final class CheckpointFit {
     /** The differences {@link #require} reports; empty when the checkpoint fits. */
     public static List<String> differences(Checkpoint checkpoint, Map<String, Object> manifest, List<String> freeze,
                                            int maxLength) {
+        return differences(checkpoint, manifest, freeze, maxLength, TaskAdapter.readsImages(checkpoint));
+    }
+
+    /** As {@link #differences(Checkpoint, Map, List, int)}, for a text ({@code images} false) or image fine-tune. */
+    public static List<String> differences(Checkpoint checkpoint, Map<String, Object> manifest, List<String> freeze,
+                                           int maxLength, boolean images) {
         List<String> d = new ArrayList<>();
         String kind = checkpoint.info().networkKind();
-        if (!TaskAdapter.TEXT_ENCODERS.contains(kind)) {
-            d.add("network kind is '" + kind + "'; a text classifier needs one of " + TaskAdapter.TEXT_ENCODERS);
+        List<String> kinds = images ? TaskAdapter.IMAGE_ENCODERS : TaskAdapter.TEXT_ENCODERS;
+        if (!kinds.contains(kind)) {
+            d.add("network kind is '" + kind + "'; " + (images ? "an image" : "a text") + " classifier needs one of "
+                    + kinds);
         }
         ComputationGraph graph = checkpoint.graph();
         List<String> names = Arrays.stream(graph.getVertices()).map(GraphVertex::getVertexName).toList();
         List<String> encoderLayers = names.stream()
                 .filter(n -> !n.equals(TaskAdapter.HEAD) && graph.getLayer(n) != null).toList();
-        vocabulary(checkpoint.vocabulary(), manifest, checkpoint.info().network(), d);
-        input(graph, checkpoint.vocabulary(), maxLength, d);
+        if (!images) {
+            vocabulary(checkpoint.vocabulary(), manifest, checkpoint.info().network(), d);
+            input(graph, checkpoint.vocabulary(), maxLength, d);
+        } else if (!(checkpoint.info().network().get("image") instanceof Map<?, ?>)) {
+            d.add("the manifest has no network.image (rows, cols, channels) for the images the network reads");
+        }
 
         Object encoderOutput = checkpoint.info().network().get("encoderOutput");
         if (encoderOutput == null) {

@@ -54,6 +54,12 @@ public final class TaskAdapter {
     public static final String HEAD = "head";
     public static final String ADAPTER_PREFIX = "adapter_";
     static final List<String> TEXT_ENCODERS = List.of("lstm-lm");
+    static final List<String> IMAGE_ENCODERS = List.of("cnn");
+
+    /** Whether the checkpoint's network reads images (a CNN) rather than token ids. */
+    public static boolean readsImages(Checkpoint pretrained) {
+        return IMAGE_ENCODERS.contains(pretrained.info().networkKind());
+    }
 
     private TaskAdapter() {
     }
@@ -91,6 +97,18 @@ public final class TaskAdapter {
                                                     double learningRate, long seed) {
         return adapt(pretrained, new Plan(pooling, freeze, FinetuneSettings.binaryDefaults(), learningRate, 1, 1,
                 seed));
+    }
+
+    /**
+     * The checkpoint's network with every parameter initialised afresh from {@code seed}: the same architecture
+     * trained from scratch, the baseline a pretrained start is measured against.
+     */
+    public static Checkpoint reinitialized(Checkpoint pretrained, long seed) {
+        ComputationGraphConfiguration conf = pretrained.graph().getConfiguration().clone();
+        conf.getDefaultConfiguration().setSeed(seed);
+        ComputationGraph fresh = new ComputationGraph(conf);
+        fresh.init();
+        return new Checkpoint(fresh, pretrained.vocabulary(), pretrained.info());
     }
 
     /** The network to train in the first epoch. */
@@ -167,7 +185,6 @@ public final class TaskAdapter {
         FinetuneSettings s = plan.settings();
         List<String> encoder = encoderLayers(pretrained);
         String input = source.getConfiguration().getNetworkInputs().get(0);
-        long vocabulary = ((EmbeddingSequenceLayer) source.getLayer(encoder.get(0)).conf().getLayer()).getNIn();
         WarmupSchedule schedule = plan.schedule();
         Map<String, Double> factors = s.learningRateFactors();
 
@@ -178,13 +195,15 @@ public final class TaskAdapter {
                 .updater(new NoOp())
                 .graphBuilder()
                 .addInputs(input)
-                .setInputTypes(InputType.recurrent(vocabulary));
+                .setInputTypes(inputType(pretrained, encoder));
         String previous = input;
         boolean trainableBelow = false;
         long width = 0;
         for (String name : encoder) {
             org.deeplearning4j.nn.conf.layers.Layer conf = source.getLayer(name).conf().getLayer().clone();
-            width = ((FeedForwardLayer) conf).getNOut();
+            if (conf instanceof FeedForwardLayer ff) {
+                width = ff.getNOut();
+            }
             if (frozen.contains(name)) {
                 // A frozen layer with something trainable below must still pass the gradient down.
                 graph.addLayer(name, trainableBelow ? new FrozenLayerWithBackprop(conf) : new FrozenLayer(conf),
@@ -205,7 +224,11 @@ public final class TaskAdapter {
                 trainableBelow = true;
             }
         }
-        if ("last".equals(plan.pooling())) {
+        String headInput = POOL;
+        if (!overTime(pretrained, encoder)) {
+            // A CNN's encoder ends in a dense layer: one vector per image, nothing to pool.
+            headInput = previous;
+        } else if ("last".equals(plan.pooling())) {
             graph.addVertex(POOL, new LastTimeStepVertex(input), previous);
         } else {
             PoolingType type = switch (plan.pooling()) {
@@ -222,7 +245,7 @@ public final class TaskAdapter {
             // DL4J's Dropout takes the probability of keeping a value.
             head.setIDropout(new Dropout(1 - s.dropout()));
         }
-        graph.addLayer(HEAD, head, POOL);
+        graph.addLayer(HEAD, head, headInput);
         graph.setOutputs(HEAD);
 
         ComputationGraph adapted = new ComputationGraph(graph.build());
@@ -236,6 +259,25 @@ public final class TaskAdapter {
             }
         }
         return adapted;
+    }
+
+    /** Whether the encoder's output is a sequence (token ids through an embedding) that the head reads pooled. */
+    private static boolean overTime(Checkpoint pretrained, List<String> encoder) {
+        return pretrained.graph().getLayer(encoder.get(0)).conf().getLayer() instanceof EmbeddingSequenceLayer;
+    }
+
+    /** What the network reads: token ids into an embedding, or flat image rows as the manifest records them. */
+    private static InputType inputType(Checkpoint pretrained, List<String> encoder) {
+        org.deeplearning4j.nn.conf.layers.Layer first = pretrained.graph().getLayer(encoder.get(0)).conf().getLayer();
+        if (first instanceof EmbeddingSequenceLayer embedding) {
+            return InputType.recurrent(embedding.getNIn());
+        }
+        if (pretrained.info().network().get("image") instanceof Map<?, ?> image) {
+            return InputType.convolutionalFlat(((Number) image.get("rows")).longValue(),
+                    ((Number) image.get("cols")).longValue(), ((Number) image.get("channels")).longValue());
+        }
+        throw new CheckpointException("the checkpoint's network starts with '" + encoder.get(0) + "', neither a token "
+                + "embedding nor an image network with network.image in its manifest");
     }
 
     private static BaseLayer head(FinetuneSettings s, long width) {

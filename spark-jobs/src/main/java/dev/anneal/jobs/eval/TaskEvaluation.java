@@ -4,6 +4,7 @@ import dev.anneal.core.task.ClassificationBatches;
 import dev.anneal.core.task.TaskMetrics;
 import dev.anneal.core.text.CharVocabulary;
 import dev.anneal.jobs.data.BatchIterator;
+import dev.anneal.jobs.data.RecordFeatures;
 import dev.anneal.jobs.data.TaskRecord;
 import dev.anneal.jobs.engine.BroadcastModel;
 import org.apache.spark.api.java.JavaRDD;
@@ -41,6 +42,13 @@ public final class TaskEvaluation {
     public static Map<String, Object> evaluate(JavaSparkContext sc, ComputationGraph graph,
                                                JavaRDD<TaskRecord> records, CharVocabulary vocabulary,
                                                int maxLength, int batchSize, String task, int outputs) {
+        return evaluate(sc, graph, records, RecordFeatures.text(vocabulary, maxLength), batchSize, task, outputs);
+    }
+
+    /** As above, for records of any input kind: {@code features} turns a minibatch into the network's input. */
+    public static Map<String, Object> evaluate(JavaSparkContext sc, ComputationGraph graph,
+                                               JavaRDD<TaskRecord> records, RecordFeatures features,
+                                               int batchSize, String task, int outputs) {
         BroadcastModel model = BroadcastModel.of(sc, graph);
         try {
             return records.mapPartitions((Iterator<TaskRecord> it) -> {
@@ -52,9 +60,10 @@ public final class TaskEvaluation {
                 Iterator<List<TaskRecord>> batches = new BatchIterator<>(it, batchSize, b -> b);
                 while (batches.hasNext()) {
                     List<TaskRecord> batch = batches.next();
-                    DataSet ds = batch(batch, vocabulary, maxLength);
-                    INDArray p = net.output(false, new INDArray[] {ds.getFeatures()},
-                            new INDArray[] {ds.getFeaturesMaskArray()})[0];
+                    DataSet ds = features.batch(batch);
+                    INDArray p = ds.getFeaturesMaskArray() == null ? net.output(false, ds.getFeatures())[0]
+                            : net.output(false, new INDArray[] {ds.getFeatures()},
+                                    new INDArray[] {ds.getFeaturesMaskArray()})[0];
                     for (int i = 0; i < batch.size(); i++) {
                         m.add(p.getRow(i).toFloatVector(), batch.get(i).target());
                     }

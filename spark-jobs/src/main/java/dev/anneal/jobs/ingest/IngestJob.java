@@ -268,13 +268,15 @@ public final class IngestJob {
         long seed = config.seed();
         double vf = config.validationFraction();
         double tf = config.testFraction();
+        List<String> testFiles = config.testFiles();
         boolean text = vocabulary != null;
         JavaRDD<org.apache.spark.sql.Row> rows = records.filter(RawRecord::good)
                 .mapToPair(r -> {
                     int shard = (int) Math.min(shardCount - 1,
                             Math.floor(StableSplit.unitHash(seed + ":" + r.id) * shardCount));
                     String key = String.format("%06d|%s|%020d|%s", shard, r.source, r.offset + 1, r.id);
-                    String split = StableSplit.of(r.id, vf, tf).name().toLowerCase();
+                    String split = IngestConfig.isTestFile(r.source, testFiles) ? "test"
+                            : StableSplit.of(r.id, vf, tf).name().toLowerCase();
                     Integer label = r.label == RawRecord.NO_LABEL ? null : r.label;
                     Object payload = text ? vocabulary.encode(r.text) : r.image;
                     return new Tuple2<>(key, RowFactory.create(r.id, split, r.source, r.offset, label, payload));
