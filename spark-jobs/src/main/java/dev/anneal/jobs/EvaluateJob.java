@@ -97,10 +97,12 @@ public final class EvaluateJob {
                 model.dir(), task, labels, config.input(), model.inputField(), labelField, model.maxLength(),
                 model.threshold());
         BroadcastModel broadcast = BroadcastModel.of(SparkSetup.context(spark), model.checkpoint().graph());
-        JavaRDD<Scorer.Scored> scored = Scorer.score(input.table().javaRDD(), broadcast, kind,
+        JavaRDD<Row> rows = input.rows(spark.sparkContext().defaultParallelism());
+        JavaRDD<Scorer.Scored> scored = Scorer.score(rows, broadcast, kind,
                 config.scoring().batchSize(), corrupt, check).persist(StorageLevel.MEMORY_AND_DISK());
-        JavaRDD<Tuple2<float[], float[]>> pairs = scored.filter(Scorer.Scored::ok).map(s -> new Tuple2<>(s.output(),
-                TaskRecordSource.target(s.row().get(label), task, labels))).persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<Tuple2<float[], float[]>> pairs = scored.filter(Scorer.Scored::ok)
+                .map(s -> new Tuple2<>(s.output(), TaskRecordSource.target(s.row().get(label), task, labels)))
+                .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             int outputs = model.outputs();
             double threshold = model.threshold();

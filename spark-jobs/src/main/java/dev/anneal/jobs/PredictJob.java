@@ -80,7 +80,8 @@ public final class PredictJob {
                 model.threshold());
 
         BroadcastModel broadcast = BroadcastModel.of(SparkSetup.context(spark), model.checkpoint().graph());
-        JavaRDD<Scorer.Scored> scored = Scorer.score(input.table().javaRDD(), broadcast, kind,
+        JavaRDD<Row> rows = input.rows(spark.sparkContext().defaultParallelism());
+        JavaRDD<Scorer.Scored> scored = Scorer.score(rows, broadcast, kind,
                 config.scoring().batchSize(), corrupt, Scorer::none)
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
@@ -88,7 +89,7 @@ public final class PredictJob {
                 c[s.ok() ? 0 : 1]++;
                 return c;
             }, (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
-            JavaRDD<Row> rows = scored.filter(Scorer.Scored::ok).map(s -> {
+            JavaRDD<Row> predictions = scored.filter(Scorer.Scored::ok).map(s -> {
                 List<Object> values = new ArrayList<>(keptIndex.length + 4);
                 for (int i : keptIndex) {
                     values.add(s.row().get(i));
@@ -96,7 +97,7 @@ public final class PredictJob {
                 values.addAll(head.values(s.output()));
                 return RowFactory.create(values.toArray());
             });
-            spark.createDataFrame(rows, schema).write().parquet(new Path(out.temp(), PREDICTIONS).toString());
+            spark.createDataFrame(predictions, schema).write().parquet(new Path(out.temp(), PREDICTIONS).toString());
             Quarantine.write(spark, scored, input, new Path(out.temp(), Quarantine.DIR).toString(), counts[1]);
             double seconds = (System.nanoTime() - started) / 1e9;
             Map<String, Object> summary = new LinkedHashMap<>();

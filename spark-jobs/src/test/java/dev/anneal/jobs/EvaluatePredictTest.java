@@ -14,10 +14,12 @@ import dev.anneal.core.checkpoint.CheckpointStore;
 import dev.anneal.core.config.ConfigException;
 import dev.anneal.core.config.EvaluateConfig;
 import dev.anneal.core.config.FinetuneConfig;
+import dev.anneal.core.config.IngestConfig;
 import dev.anneal.core.config.PredictConfig;
 import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.core.text.CharVocabulary;
 import dev.anneal.jobs.engine.BroadcastModel;
+import dev.anneal.jobs.ingest.IngestJob;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -206,6 +208,20 @@ class EvaluatePredictTest {
         assertEquals(List.of("0", "1"), confusion.get("labels"));
         assertEquals(List.of(List.of((int) (right - tp), (int) fp), List.of((int) fn, (int) tp)),
                 confusion.get("counts"));
+
+        // The same records ingested as a dataset directory: its test split, and only that, is scored.
+        Path dataset = dir.resolve("dataset");
+        IngestJob.run(IngestConfig.SCHEMA.load(null, List.of("input=" + labeled, "output=" + dataset,
+                "source=jsonl", "labelField=period", "idField=id", "labels=0,1", "split.testFraction=0.3",
+                "vocabulary.size=80")), false);
+        long testRows = SPARK.session().read().option("recursiveFileLookup", "true")
+                .parquet(dataset.resolve("shards").toString())
+                .filter("split = 'test'").count();
+        assertTrue(testRows > 0 && testRows < GOOD, "test rows " + testRows);
+        EvaluateJob.Result fromDataset = EvaluateJob.run(EvaluateConfig.SCHEMA.load(null, List.of(
+                "input=" + dataset, "output=" + dir.resolve("eval-dataset"), "checkpoint=" + binaryModel)), false);
+        assertEquals(testRows, fromDataset.scored());
+        assertEquals(0, fromDataset.quarantined());
     }
 
     /** P(score of a positive > score of a negative) + P(equal) / 2, over every pair. */

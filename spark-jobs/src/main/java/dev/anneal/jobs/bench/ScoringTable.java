@@ -1,5 +1,6 @@
 package dev.anneal.jobs.bench;
 
+import dev.anneal.core.task.StableSplit;
 import dev.anneal.jobs.SparkSetup;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -10,9 +11,10 @@ import static org.apache.spark.sql.functions.concat_ws;
 
 /**
  * Writes a Parquet table for the scoring benchmark: the records of a JSON Lines file, {@code copies} times over (each
- * copy's id suffixed with its number), in {@code partitions} files.
+ * copy's id suffixed with its number), in {@code partitions} files; with a split name, only the records fine-tuning
+ * put in that split (by the stable hash of the text, with {@code finetune}'s default fractions 0.15 and 0.15).
  *
- * <p>{@code ScoringTable INPUT.jsonl OUTPUT.parquet [copies] [partitions]}
+ * <p>{@code ScoringTable INPUT.jsonl OUTPUT.parquet [copies] [partitions] [train|validation|test]}
  */
 public final class ScoringTable {
     private ScoringTable() {
@@ -23,6 +25,11 @@ public final class ScoringTable {
         int partitions = args.length > 3 ? Integer.parseInt(args[3]) : 4;
         SparkSession spark = SparkSetup.session("bench scoring-table", "local[2]");
         Dataset<Row> records = spark.read().json(args[0]);
+        if (args.length > 4) {
+            String split = args[4].toUpperCase(java.util.Locale.ROOT);
+            records = records.filter((org.apache.spark.api.java.function.FilterFunction<Row>) r ->
+                    StableSplit.of(r.getAs("text"), 0.15, 0.15).name().equals(split));
+        }
         Dataset<Row> table = records.crossJoin(spark.range(copies).withColumnRenamed("id", "copy"))
                 .withColumn("id", concat_ws("#", col("id"), col("copy").cast("string"))).drop("copy")
                 .repartition(partitions);

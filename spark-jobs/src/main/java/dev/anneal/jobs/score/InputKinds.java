@@ -27,7 +27,11 @@ public final class InputKinds {
     public static InputKind of(FineTunedModel model, StructType schema, String input) {
         require(model.dir(), model.networkKind());
         int index = index(schema, model.inputField(), input);
-        return new TextInput(model.inputField(), index, model.checkpoint().vocabulary(), model.maxLength());
+        return switch (model.networkKind()) {
+            case TEXT_CLASSIFIER -> new TextInput(model.inputField(), index, model.checkpoint().vocabulary(),
+                    model.maxLength());
+            default -> throw new IllegalStateException(model.networkKind());
+        };
     }
 
     /** The position of a column, or an error naming the input and its columns. */

@@ -4,6 +4,7 @@ import dev.anneal.core.InputException;
 import dev.anneal.jobs.data.LabeledTextSource;
 import dev.anneal.jobs.data.ShardedCorpus;
 import dev.anneal.jobs.ingest.DatasetFiles;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -52,6 +53,15 @@ public record ScoringInput(String input, Dataset<Row> table, List<String> column
             throw new InputException(input + ": no records with fields");
         }
         return new ScoringInput(input, df, columns);
+    }
+
+    /**
+     * The rows, in at least {@code parallelism} partitions: a small file is one partition, and scoring is worth
+     * spreading over every executor core.
+     */
+    public JavaRDD<Row> rows(int parallelism) {
+        JavaRDD<Row> rows = table.javaRDD();
+        return rows.getNumPartitions() < parallelism ? rows.repartition(parallelism) : rows;
     }
 
     public StructType schema() {
