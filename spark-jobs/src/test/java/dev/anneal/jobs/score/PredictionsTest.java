@@ -19,10 +19,10 @@ class PredictionsTest {
 
     @Test
     void eachTaskWritesItsPredictionAndProbabilities() {
-        Predictions binary = new Predictions("binary", List.of("0", "1"), 0.7);
+        Predictions binary = new Predictions("binary", List.of("0", "1"), 0.75);
         assertEquals(List.of("prediction", "probability"), names(binary.fields(List.of("id"), "t")));
         assertEquals(List.of(0, 0.6499999761581421), binary.values(new float[] {0.65f}), "below the threshold");
-        assertEquals(1, binary.values(new float[] {0.7f}).get(0), "at the threshold is positive");
+        assertEquals(1, binary.values(new float[] {0.75f}).get(0), "at the threshold is positive");
 
         Predictions multiclass = new Predictions("multiclass", List.of("a", "b c", "d"), 0.5);
         assertEquals(List.of("prediction", "probability", "probability_a", "probability_b_c", "probability_d"),
