@@ -17,6 +17,7 @@ public class AnnealKryoRegistrator extends Nd4jRegistrator {
         super.registerClasses(kryo);
         kryo.register(LabeledText.class, new JavaSerializer());
         kryo.register(BinaryMetrics.class, new JavaSerializer());
+        kryo.register(dev.anneal.jobs.score.Scorer.Scored.class, new JavaSerializer());
         IngestJob.registerKryo(kryo);
     }
 }

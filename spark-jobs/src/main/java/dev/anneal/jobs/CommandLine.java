@@ -14,8 +14,8 @@ import java.util.Optional;
  */
 public record CommandLine(String command, Optional<Path> configFile, List<String> overrides, boolean overwrite,
                           boolean allowFallback, boolean help) {
-    public static final List<String> COMMANDS = List.of("ingest", "pretrain", "finetune", "pipeline", "demo",
-            "report");
+    public static final List<String> COMMANDS = List.of("ingest", "pretrain", "finetune", "evaluate",
+            "predict", "pipeline", "demo", "report");
 
     public static CommandLine parse(String[] args) {
         if (args.length == 0) {

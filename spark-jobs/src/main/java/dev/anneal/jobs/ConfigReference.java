@@ -1,6 +1,8 @@
 package dev.anneal.jobs;
 
 import dev.anneal.core.config.ConfigSchema;
+import dev.anneal.core.config.EvaluateConfig;
+import dev.anneal.core.config.PredictConfig;
 import dev.anneal.core.config.FinetuneConfig;
 import dev.anneal.core.config.IngestConfig;
 import dev.anneal.core.config.PipelineConfig;
@@ -17,7 +19,7 @@ import java.util.List;
  */
 public final class ConfigReference {
     private static final List<ConfigSchema<?>> SCHEMAS = List.of(IngestConfig.SCHEMA, PretrainConfig.SCHEMA,
-            FinetuneConfig.SCHEMA, PipelineConfig.SCHEMA);
+            FinetuneConfig.SCHEMA, EvaluateConfig.SCHEMA, PredictConfig.SCHEMA, PipelineConfig.SCHEMA);
 
     private ConfigReference() {
     }

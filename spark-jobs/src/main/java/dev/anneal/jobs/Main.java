@@ -2,6 +2,8 @@ package dev.anneal.jobs;
 
 import dev.anneal.core.AnnealException;
 import dev.anneal.core.config.ConfigSchema;
+import dev.anneal.core.config.EvaluateConfig;
+import dev.anneal.core.config.PredictConfig;
 import dev.anneal.core.config.FinetuneConfig;
 import dev.anneal.core.config.IngestConfig;
 import dev.anneal.core.config.PipelineConfig;
@@ -70,6 +72,19 @@ public final class Main {
                             r.test().counts().accuracy(), r.baseline().accuracy(), r.test().auc(), r.model(),
                             r.metricsFile());
                 }
+                case "evaluate" -> {
+                    EvaluateConfig config = EvaluateConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
+                    EvaluateJob.Result r = EvaluateJob.run(config, cli.overwrite());
+                    out.printf("evaluate done: %d records scored, %d quarantined; %s; metrics %s/%s%n", r.scored(),
+                            r.quarantined(), EvaluateJob.headline(r.metrics()), r.output(), EvaluateJob.METRICS);
+                }
+                case "predict" -> {
+                    PredictConfig config = PredictConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
+                    PredictJob.Result r = PredictJob.run(config, cli.overwrite());
+                    out.printf("predict done: %d rows scored, %d quarantined, %.0f rows/s; predictions %s/%s%n",
+                            r.scored(), r.quarantined(), (r.scored() + r.quarantined()) / r.seconds(), r.output(),
+                            PredictJob.PREDICTIONS);
+                }
                 case "pipeline" -> {
                     PipelineConfig config = PipelineConfig.SCHEMA.load(cli.configFile().orElse(null), cli.overrides());
                     out.print(PipelineJob.describe(PipelineJob.run(config)));
@@ -132,7 +147,9 @@ public final class Main {
                     commands:
                       ingest     turn raw text, labeled records or IDX images into a dataset of Parquet shards
                       pretrain   train a character-level LSTM language model on a text corpus
-                      finetune   turn a pretrained checkpoint into a binary text classifier
+                      finetune   turn a pretrained checkpoint into a text classifier or regressor
+                      evaluate   measure a fine-tuned model on a labeled table (metrics.json)
+                      predict    score a table with a fine-tuned model (Parquet predictions)
                       pipeline   one scheduled run: ingest a slice, continue pretraining, fine-tune, promote
                       demo       pretrain on data-samples/text, fine-tune a spam classifier, print a summary
                       report     write RUN_DIR/report.html (curves, metrics, checkpoints, config) for a run directory
@@ -160,6 +177,14 @@ public final class Main {
                     + " [--overwrite] [--allow-fallback]\n\nOverrides: --input, --output, --checkpoint, --master set the"
                     + " keys of the same name (spark.master).\n--allow-fallback: when the checkpoint LATEST names is"
                     + " damaged, use the newest valid one of the run and say which.\n";
+            case "evaluate" -> " --input LABELED --checkpoint MODEL --output DIR [--config FILE] [--set key=value ...]"
+                    + " [--overwrite]\n\nOverrides: --input, --output, --checkpoint, --master set the keys of the same"
+                    + " name (spark.master).\nWrites DIR/metrics.json and DIR/quarantine/ (rows it could not score)"
+                    + " all or nothing.\n";
+            case "predict" -> " --input TABLE --checkpoint MODEL --output DIR [--config FILE] [--set key=value ...]"
+                    + " [--overwrite]\n\nOverrides: --input, --output, --checkpoint, --master set the keys of the same"
+                    + " name (spark.master).\nWrites DIR/predictions/ (Parquet), DIR/quarantine/ and DIR/summary.json"
+                    + " all or nothing.\n";
             case "pipeline" -> " --set runId=ID --input SLICE --output PIPELINE_DIR [--config FILE]"
                     + " [--set key=value ...]\n\nOverrides: --input sets slice, --output sets root, --master sets"
                     + " spark.master.\nA rerun of a runId resumes it where it stopped, or does nothing when it is"
@@ -174,6 +199,12 @@ public final class Main {
         }
         if (command.equals("pipeline")) {
             sb.append(schemaHelp(PipelineConfig.SCHEMA, false));
+        }
+        if (command.equals("evaluate")) {
+            sb.append(schemaHelp(EvaluateConfig.SCHEMA, false));
+        }
+        if (command.equals("predict")) {
+            sb.append(schemaHelp(PredictConfig.SCHEMA, false));
         }
         if (command.equals("pretrain") || command.equals("demo")) {
             sb.append(schemaHelp(PretrainConfig.SCHEMA, command.equals("demo")));

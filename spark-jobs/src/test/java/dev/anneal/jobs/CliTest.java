@@ -1,6 +1,8 @@
 package dev.anneal.jobs;
 
+import dev.anneal.core.config.EvaluateConfig;
 import dev.anneal.core.config.FinetuneConfig;
+import dev.anneal.core.config.PredictConfig;
 import dev.anneal.core.config.PretrainConfig;
 import dev.anneal.core.checkpoint.Checkpoint;
 import dev.anneal.core.checkpoint.CheckpointInfo;
@@ -120,6 +122,25 @@ class CliTest {
         assertTrue(out.contains("(default: 64)"), out);
         assertEquals(0, run("finetune", "--help"));
         FinetuneConfig.SCHEMA.fields().forEach(f -> assertTrue(out.contains(f.key()), f.key()));
+    }
+
+    @Test
+    void evaluateAndPredictCheckTheirConfigAndCheckpointBeforeSpark() throws IOException {
+        assertEquals(0, run("evaluate", "--help"));
+        EvaluateConfig.SCHEMA.fields().forEach(f -> assertTrue(out.contains(f.key()), f.key()));
+        assertEquals(0, run("predict", "--help"));
+        PredictConfig.SCHEMA.fields().forEach(f -> assertTrue(out.contains(f.key()), f.key()));
+        assertEquals(2, run("predict", "--input", "t.parquet", "--output", "o"));
+        assertTrue(err.contains("checkpoint is required") && err.contains("--checkpoint"), err);
+        assertEquals(2, run("evaluate", "--input", "t", "--output", "o", "--checkpoint", "m",
+                "--set", "evaluate.calibrationBins=0"));
+        assertTrue(err.contains("evaluate.calibrationBins"), err);
+        Path notCheckpoint = Files.createDirectories(dir.resolve("some-dir"));
+        Files.writeString(notCheckpoint.resolve("model.zip"), "not a zip");
+        assertEquals(3, run("predict", "--input", "t.parquet", "--checkpoint", notCheckpoint.toString(),
+                "--output", dir.resolve("out").toString()));
+        assertTrue(err.contains("is not an Anneal checkpoint") && err.contains("some-dir"), err);
+        assertFalse(Files.exists(dir.resolve("out")), "nothing is written when the checkpoint is refused");
     }
 
     @Test

@@ -77,11 +77,24 @@ public final class TaskRecordSource {
         }
     }
 
-    static float[] target(Object label, String kind, List<String> labels) {
+    /** The head's target row for a label of a task's kind, or IllegalArgumentException saying what is wrong. */
+    public static float[] target(Object label, String kind, List<String> labels) {
         if (label == null) {
             throw new IllegalArgumentException("no label");
         }
         switch (kind) {
+            case FinetuneSettings.BINARY -> {
+                double v;
+                try {
+                    v = label instanceof Number n ? n.doubleValue() : Double.parseDouble(label.toString());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("label '" + label + "' is not 0 or 1");
+                }
+                if (v != 0 && v != 1) {
+                    throw new IllegalArgumentException("label '" + label + "' is not 0 or 1");
+                }
+                return new float[] {(float) v};
+            }
             case FinetuneSettings.REGRESSION -> {
                 double v;
                 try {

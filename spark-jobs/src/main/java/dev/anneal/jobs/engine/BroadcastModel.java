@@ -10,6 +10,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A network shipped to the executors once, as DL4J's own serialized form without updater state; each task
@@ -17,6 +20,10 @@ import java.io.UncheckedIOException;
  */
 public final class BroadcastModel implements Serializable {
     private static final long serialVersionUID = 1L;
+    /** Broadcasts made by this JVM (a driver). */
+    private static final AtomicLong CREATED = new AtomicLong();
+    /** Networks rebuilt in this JVM (an executor), by Spark's broadcast id. */
+    private static final Map<Long, AtomicLong> LOADS = new ConcurrentHashMap<>();
     private final Broadcast<byte[]> bytes;
 
     private BroadcastModel(Broadcast<byte[]> bytes) {
@@ -30,11 +37,30 @@ public final class BroadcastModel implements Serializable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        CREATED.incrementAndGet();
         return new BroadcastModel(sc.broadcast(out.toByteArray()));
+    }
+
+    /** How many networks this JVM has broadcast. */
+    public static long created() {
+        return CREATED.get();
+    }
+
+    /** How many times this JVM rebuilt a network from each broadcast, by broadcast id. */
+    public static Map<Long, Long> loads() {
+        Map<Long, Long> m = new java.util.TreeMap<>();
+        LOADS.forEach((id, n) -> m.put(id, n.get()));
+        return m;
+    }
+
+    /** Spark's id of the broadcast. */
+    public long id() {
+        return bytes.id();
     }
 
     /** A fresh copy of the network, for one task. */
     public ComputationGraph load() {
+        LOADS.computeIfAbsent(bytes.id(), id -> new AtomicLong()).incrementAndGet();
         try {
             return ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes.value()), false);
         } catch (IOException e) {

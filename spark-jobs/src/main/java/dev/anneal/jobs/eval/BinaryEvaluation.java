@@ -97,14 +97,25 @@ public final class BinaryEvaluation {
                         acc._2() + crossEntropy(s._1(), s._2())),
                 (a, b) -> new Tuple2<>(a._1().merge(b._1()), a._2() + b._2()));
         BinaryMetrics counts = agg._1();
-        double auc = Double.NaN;
-        if (counts.positives() > 0 && counts.positives() < counts.count()) {
-            BinaryClassificationMetrics roc = new BinaryClassificationMetrics(
-                    scored.map(s -> new Tuple2<Object, Object>(s._1(), (double) s._2())).rdd());
-            auc = roc.areaUnderROC();
+        double auc = counts.positives() > 0 && counts.positives() < counts.count()
+                ? areaUnderRoc(scored.map(s -> new Tuple2<>(s._1(), (double) s._2()))) : Double.NaN;
+        return new Result(counts, auc, counts.count() == 0 ? Double.NaN : agg._2() / counts.count());
+    }
+
+    /**
+     * The exact area under the ROC curve of (score, 0/1 label) pairs, by MLlib's distributed sort of the scores;
+     * equal scores form one point of the curve, so a tie between a positive and a negative counts one half, as in
+     * the pairwise definition P(score of a positive > score of a negative) + P(equal) / 2. The caller makes sure both
+     * classes occur.
+     */
+    public static double areaUnderRoc(JavaRDD<Tuple2<Double, Double>> scoreAndLabel) {
+        BinaryClassificationMetrics roc = new BinaryClassificationMetrics(
+                scoreAndLabel.map(s -> new Tuple2<Object, Object>(s._1(), s._2())).rdd());
+        try {
+            return roc.areaUnderROC();
+        } finally {
             roc.unpersist();
         }
-        return new Result(counts, auc, counts.count() == 0 ? Double.NaN : agg._2() / counts.count());
     }
 
     private static double crossEntropy(double p, int label) {
