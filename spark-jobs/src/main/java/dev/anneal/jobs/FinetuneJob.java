@@ -99,6 +99,9 @@ public final class FinetuneJob {
                         + " (--allow-fallback uses the newest valid checkpoint of the run instead)", e) : e;
             }
         }
+        if (config.init().equals("random")) {
+            pretrained = randomized(pretrained, config);
+        }
         // Every way the checkpoint does not fit the config, at once and before the output or Spark is touched.
         CheckpointFit.require(checkpointDir.toString(), pretrained, store.manifest(checkpointDir), config.freeze(),
                 config.maxLength(), config.finetune());
@@ -112,6 +115,27 @@ public final class FinetuneJob {
         }
         dev.anneal.jobs.report.RunReport.afterJob(config.output(), hadoop);
         return r;
+    }
+
+    /**
+     * {@code task.init=random}: the checkpoint's language model with every weight drawn afresh from the seed, as a
+     * network that never saw pretraining text would start; the vocabulary and manifest stay.
+     */
+    static Checkpoint randomized(Checkpoint pretrained, FinetuneConfig config) {
+        Map<String, Object> n = pretrained.info().network();
+        if (!"lstm-lm".equals(n.get("kind")) || !(n.get("embeddingSize") instanceof Number e)
+                || !(n.get("hiddenSize") instanceof Number h) || !(n.get("layers") instanceof Number l)) {
+            throw new CheckpointException("task.init=random needs an LSTM language model checkpoint with its sizes in "
+                    + "the manifest; the checkpoint's network is " + n);
+        }
+        ComputationGraph fresh = new dev.anneal.core.net.LstmLanguageModelSpec(pretrained.vocabulary().size(),
+                e.intValue(), h.intValue(), l.intValue()).build(config.seed(),
+                new org.nd4j.linalg.learning.config.Adam(config.training().learningRate()),
+                org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        pretrained.graph().setParams(fresh.params());
+        LOG.info("task.init=random: the checkpoint's {} parameters drawn afresh from seed {}", fresh.numParams(),
+                config.seed());
+        return pretrained;
     }
 
     /** The adaptation plan with the schedule sized for {@code updatesPerEpoch}. */

@@ -23,14 +23,17 @@ import java.util.List;
  * @param testFraction       share of records in the test split
  * @param trainExamples      labelled training records used, drawn from the train split stratified by class and
  *                           seeded; 0 = all of them
+ * @param init               pretrained: the checkpoint's weights; random: the same network initialised from the
+ *                           seed, the from-scratch baseline
  * @param training           how to train
  * @param finetune           the head, what trains when, schedule, regularization and early stopping
  */
 public record FinetuneConfig(String input, String output, String checkpoint, String master, long seed,
                              String textField, String labelField, int maxLength, String pooling, List<String> freeze,
                              double threshold, double validationFraction, double testFraction,
-                             int trainExamples, TrainingSettings training, FinetuneSettings finetune) {
+                             int trainExamples, String init, TrainingSettings training, FinetuneSettings finetune) {
     public static final List<String> POOLING = List.of("mean", "max", "last");
+    public static final List<String> INITS = List.of("pretrained", "random");
 
     public FinetuneConfig {
         Require.present("input", input, "--input");
@@ -53,6 +56,9 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                     + (validationFraction + testFraction));
         }
         Require.atLeast("split.trainExamples", trainExamples, 0);
+        if (!INITS.contains(init)) {
+            throw new ConfigException("task.init must be one of " + INITS + ", got '" + init + "'");
+        }
         if (finetune.accumulate() > 1 && training.engine().equals(TrainingSettings.PARAMETER_AVERAGING)
                 && training.averagingFrequency() % finetune.accumulate() != 0) {
             throw new ConfigException("training.averagingFrequency (" + training.averagingFrequency()
@@ -96,7 +102,10 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 ConfigField.integer("split.trainExamples", 0,
                         "Labelled training records to use: this many from the train split, drawn per class in "
                                 + "proportion to its share (each class at least one), seeded by seed; validation "
-                                + "and test stay whole. 0 = the whole train split.")));
+                                + "and test stay whole. 0 = the whole train split."),
+                ConfigField.choice("task.init", "pretrained", INITS,
+                        "pretrained = start from the checkpoint's weights; random = the checkpoint's network and "
+                                + "vocabulary with weights initialised from seed: the no-pretraining baseline.")));
         f.addAll(TrainingSettings.fields(6, 32, 0.01, 5));
         f.addAll(FinetuneSettings.fields());
         return f;
@@ -107,6 +116,7 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 v.string("spark.master"), v.longValue("seed"), v.string("task.textField"),
                 v.string("task.labelField"), v.integer("text.maxLength"), v.string("task.pooling"),
                 v.list("task.freeze"), v.decimal("task.threshold"), v.decimal("split.validationFraction"),
-                v.decimal("split.testFraction"), v.integer("split.trainExamples"), TrainingSettings.from(v), FinetuneSettings.from(v));
+                v.decimal("split.testFraction"), v.integer("split.trainExamples"), v.string("task.init"),
+                TrainingSettings.from(v), FinetuneSettings.from(v));
     }
 }
