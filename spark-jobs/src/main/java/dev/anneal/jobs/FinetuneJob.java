@@ -112,10 +112,10 @@ public final class FinetuneJob {
         if (images) {
             requireImageShape(checkpointDir.toString(), pretrained, DatasetFiles.manifest(config.input(), hadoop));
         }
-        if (config.initialization().equals("random")) {
+        if (config.init().equals("random")) {
             pretrained = TaskAdapter.reinitialized(pretrained, config.seed());
-            LOG.info("task.initialization=random: the architecture of {}, every weight initialised afresh",
-                    checkpointDir);
+            LOG.info("task.init=random: the architecture of {}, its {} parameters initialised afresh from seed {}",
+                    checkpointDir, pretrained.graph().numParams(), config.seed());
         }
         ComputationGraph graph = TaskAdapter.adapt(pretrained, plan(config, 1));
         RunDirectory.prepare(config.output(), overwrite, hadoop);

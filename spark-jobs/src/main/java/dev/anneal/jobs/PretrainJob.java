@@ -113,14 +113,56 @@ public final class PretrainJob {
         } else {
             RunDirectory.prepare(config.output(), overwrite, hadoop);
         }
+        Checkpoint init = resumeFrom == null && !config.initCheckpoint().isEmpty()
+                ? initial(config, store) : null;
         SparkSession spark = SparkSetup.session("pretrain", config.master(), config.training().executor());
-        Result result = train(config, SparkSetup.context(spark), resumeFrom);
+        Result result = train(config, SparkSetup.context(spark), resumeFrom, init);
         dev.anneal.jobs.report.RunReport.afterJob(config.output(), hadoop);
         return result;
     }
 
+    /**
+     * The checkpoint {@code init.checkpoint} names, checked to be a language model of the network {@code model.*}
+     * describes; its Adam state is left behind, and its learning rate becomes {@code training.learningRate}.
+     */
+    static Checkpoint initial(PretrainConfig config, CheckpointStore store) {
+        Path location = new Path(config.initCheckpoint());
+        Checkpoint c = store.read(location, false);
+        Map<String, Object> network = c.info().network();
+        LstmLanguageModelSpec want = new LstmLanguageModelSpec(c.vocabulary().size(), config.embeddingSize(),
+                config.hiddenSize(), config.layers());
+        List<String> differ = new ArrayList<>();
+        if (!want.kind().equals(network.get("kind"))) {
+            differ.add("network kind " + network.get("kind") + ", not " + want.kind());
+        }
+        Map<String, Integer> mine = new java.util.LinkedHashMap<>();
+        mine.put("embeddingSize", config.embeddingSize());
+        mine.put("hiddenSize", config.hiddenSize());
+        mine.put("layers", config.layers());
+        mine.forEach((k, v) -> {
+            Object have = network.get(k);
+            if (!(have instanceof Number n) || n.longValue() != v) {
+                differ.add("model." + k + " is " + v + " but the checkpoint's " + k + " is " + have);
+            }
+        });
+        if (!differ.isEmpty()) {
+            throw new dev.anneal.core.checkpoint.CheckpointException("init.checkpoint " + store.resolve(location)
+                    + " does not fit this run: " + String.join("; ", differ));
+        }
+        c.graph().setLearningRate(config.training().learningRate());
+        return c;
+    }
+
     static Result train(PretrainConfig config, JavaSparkContext sc, Checkpoint resumeFrom) {
+        return train(config, sc, resumeFrom, null);
+    }
+
+    static Result train(PretrainConfig config, JavaSparkContext sc, Checkpoint resumeFrom, Checkpoint init) {
         if (ImageRecords.isImageDataset(config.input(), sc.hadoopConfiguration())) {
+            if (init != null) {
+                throw new dev.anneal.core.config.ConfigException(
+                        "init.checkpoint continues a language model; it is not supported for an image dataset");
+            }
             return ImagePretrain.train(config, sc, resumeFrom);
         }
         long started = System.nanoTime();
@@ -129,8 +171,8 @@ public final class PretrainJob {
         PretrainCorpus corpus = DatasetFiles.isDataset(config.input(), sc.hadoopConfiguration())
                 ? ShardedCorpus.open(SparkSession.builder().sparkContext(sc.sc()).getOrCreate(), config.input())
                 : TextCorpus.read(sc, config.input(), workers);
-        CharVocabulary vocabulary = resumeFrom != null ? resumeFrom.vocabulary()
-                : corpus.vocabulary(config.vocabularySize());
+        Checkpoint from = resumeFrom != null ? resumeFrom : init;
+        CharVocabulary vocabulary = from != null ? from.vocabulary() : corpus.vocabulary(config.vocabularySize());
         int window = config.windowLength();
         int batch = config.training().batchSize();
         JavaRDD<DataSet> train = corpus.minibatches(vocabulary, window, batch, config.validationFraction(), false);
@@ -148,7 +190,7 @@ public final class PretrainJob {
 
         LstmLanguageModelSpec spec = new LstmLanguageModelSpec(vocabulary.size(), config.embeddingSize(),
                 config.hiddenSize(), config.layers());
-        ComputationGraph graph = resumeFrom != null ? resumeFrom.graph()
+        ComputationGraph graph = from != null ? from.graph()
                 : spec.build(config.seed(), new Adam(config.training().learningRate()), DataType.FLOAT);
         TrainingLoop.Cursor start = resumeFrom == null ? new TrainingLoop.Cursor(1, 0, 0)
                 : cursor(resumeFrom.info(), trainBatches);

@@ -84,7 +84,7 @@ class ImageTransferTest {
         assertTrue(pretrained.trainWindows() > 400 && pretrained.trainWindows() < 586,
                 "training images of classes 0-4: " + pretrained.trainWindows());
 
-        FinetuneJob.Result tuned = finetune("tuned", "task.initialization=pretrained");
+        FinetuneJob.Result tuned = finetune("tuned", "task.init=pretrained");
         Map<?, ?> test = (Map<?, ?>) tuned.metrics().get("test");
         Map<?, ?> baseline = (Map<?, ?>) tuned.metrics().get("baseline");
         Map<?, ?> records = (Map<?, ?>) tuned.metrics().get("records");

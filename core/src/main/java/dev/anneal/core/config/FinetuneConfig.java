@@ -23,18 +23,17 @@ import java.util.List;
  * @param testFraction       share of records in the test split
  * @param trainExamples      labelled training records used, drawn from the train split stratified by class and
  *                           seeded; 0 = all of them
+ * @param init               pretrained: the checkpoint's weights; random: the same network initialised from the
+ *                           seed, the from-scratch baseline
  * @param training           how to train
  * @param finetune           the head, what trains when, schedule, regularization and early stopping
- * @param initialization     pretrained (the checkpoint's weights) or random (its architecture only, freshly
- *                           initialised from the seed: the from-scratch baseline)
  */
 public record FinetuneConfig(String input, String output, String checkpoint, String master, long seed,
                              String textField, String labelField, int maxLength, String pooling, List<String> freeze,
                              double threshold, double validationFraction, double testFraction,
-                             int trainExamples, TrainingSettings training, FinetuneSettings finetune,
-                             String initialization) {
+                             int trainExamples, String init, TrainingSettings training, FinetuneSettings finetune) {
     public static final List<String> POOLING = List.of("mean", "max", "last");
-    public static final List<String> INITIALIZATIONS = List.of("pretrained", "random");
+    public static final List<String> INITS = List.of("pretrained", "random");
 
     public FinetuneConfig {
         Require.present("input", input, "--input");
@@ -47,9 +46,8 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
             throw new ConfigException("task.pooling must be one of " + POOLING + ", got '" + pooling + "'");
         }
         freeze = List.copyOf(freeze);
-        if (!INITIALIZATIONS.contains(initialization)) {
-            throw new ConfigException("task.initialization must be one of " + INITIALIZATIONS + ", got '"
-                    + initialization + "'");
+        if (!INITS.contains(init)) {
+            throw new ConfigException("task.init must be one of " + INITS + ", got '" + init + "'");
         }
         if (!(threshold > 0 && threshold < 1)) {
             throw new ConfigException("task.threshold must be in (0, 1), got " + threshold);
@@ -61,6 +59,9 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                     + (validationFraction + testFraction));
         }
         Require.atLeast("split.trainExamples", trainExamples, 0);
+        if (!INITS.contains(init)) {
+            throw new ConfigException("task.init must be one of " + INITS + ", got '" + init + "'");
+        }
         if (finetune.accumulate() > 1 && training.engine().equals(TrainingSettings.PARAMETER_AVERAGING)
                 && training.averagingFrequency() % finetune.accumulate() != 0) {
             throw new ConfigException("training.averagingFrequency (" + training.averagingFrequency()
@@ -104,12 +105,13 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 ConfigField.integer("split.trainExamples", 0,
                         "Labelled training records to use: this many from the train split, drawn per class in "
                                 + "proportion to its share (each class at least one), seeded by seed; validation "
-                                + "and test stay whole. 0 = the whole train split.")));
+                                + "and test stay whole. 0 = the whole train split."),
+                ConfigField.choice("task.init", "pretrained", INITS,
+                        "pretrained = start from the checkpoint's weights; random = the checkpoint's architecture (and "
+                                + "vocabulary) with every weight initialised afresh from seed: the no-pretraining "
+                                + "baseline.")));
         f.addAll(TrainingSettings.fields(6, 32, 0.01, 5));
         f.addAll(FinetuneSettings.fields());
-        f.add(ConfigField.choice("task.initialization", "pretrained", INITIALIZATIONS,
-                "pretrained = start from the checkpoint's weights; random = only its architecture, every weight "
-                        + "initialised afresh from the seed (the from-scratch baseline)."));
         return f;
     }
 
@@ -118,7 +120,7 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 v.string("spark.master"), v.longValue("seed"), v.string("task.textField"),
                 v.string("task.labelField"), v.integer("text.maxLength"), v.string("task.pooling"),
                 v.list("task.freeze"), v.decimal("task.threshold"), v.decimal("split.validationFraction"),
-                v.decimal("split.testFraction"), v.integer("split.trainExamples"), TrainingSettings.from(v),
-                FinetuneSettings.from(v), v.string("task.initialization"));
+                v.decimal("split.testFraction"), v.integer("split.trainExamples"), v.string("task.init"),
+                TrainingSettings.from(v), FinetuneSettings.from(v));
     }
 }

@@ -23,11 +23,13 @@ import java.util.List;
  * @param retention          which checkpoints of the run to keep
  * @param cadence            divergence checks, checkpoints and the step budget inside an epoch
  * @param image              the CNN and the labels trained on when the input is an image dataset
+ * @param initCheckpoint     a checkpoint whose network and vocabulary a new run starts from (continued
+ *                           pretraining on another corpus); empty = a network initialised from the seed
  */
 public record PretrainConfig(String input, String output, String master, long seed, int windowLength,
                              int vocabularySize, double validationFraction, int embeddingSize, int hiddenSize,
                              int layers, TrainingSettings training, RetentionPolicy retention,
-                             RunCadence cadence, ImageModelSettings image) {
+                             RunCadence cadence, ImageModelSettings image, String initCheckpoint) {
 
     public PretrainConfig {
         Require.present("input", input, "--input");
@@ -41,6 +43,7 @@ public record PretrainConfig(String input, String output, String master, long se
         java.util.Objects.requireNonNull(retention, "retention");
         java.util.Objects.requireNonNull(cadence, "cadence");
         java.util.Objects.requireNonNull(image, "image");
+        java.util.Objects.requireNonNull(initCheckpoint, "init.checkpoint");
     }
 
     public static final ConfigSchema<PretrainConfig> SCHEMA = new ConfigSchema<>("pretrain", fields(),
@@ -73,6 +76,11 @@ public record PretrainConfig(String input, String output, String master, long se
                 "Also keep every checkpoint whose epoch is a multiple of this; 0 = none."));
         f.addAll(RunCadence.fields());
         f.addAll(ImageModelSettings.fields());
+        f.add(ConfigField.string("init.checkpoint", "",
+                "Start a new run from this checkpoint (or run directory: its LATEST) instead of a fresh network: its "
+                        + "weights and vocabulary, trained on this run's input at training.learningRate, step 0 "
+                        + "(continued pretraining on another corpus, as ULMFiT's second stage). model.* must match "
+                        + "it. Ignored when --output already holds checkpoints to resume. Empty = none."));
         return f;
     }
 
@@ -80,7 +88,8 @@ public record PretrainConfig(String input, String output, String master, long se
         return new PretrainConfig(v.string("input"), v.string("output"), v.string("spark.master"), v.longValue("seed"),
                 v.integer("text.windowLength"), v.integer("text.vocabularySize"), v.decimal("validationFraction"),
                 v.integer("model.embeddingSize"), v.integer("model.hiddenSize"), v.integer("model.layers"),
-                TrainingSettings.from(v), retention(v), RunCadence.from(v), ImageModelSettings.from(v));
+                TrainingSettings.from(v), retention(v), RunCadence.from(v), ImageModelSettings.from(v),
+                v.string("init.checkpoint"));
     }
 
     private static RetentionPolicy retention(ConfigValues v) {

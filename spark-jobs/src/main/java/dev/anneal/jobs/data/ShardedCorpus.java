@@ -107,14 +107,34 @@ public final class ShardedCorpus implements PretrainCorpus {
     @Override
     public JavaRDD<DataSet> minibatches(CharVocabulary trainingVocabulary, int windowLength, int batchSize,
                                         double validationFraction, boolean validation) {
+        int vocabSize = trainingVocabulary.size();
+        int separator = trainingVocabulary.id('\n');
+        JavaRDD<int[]> tokens = tokens(validation ? "validation" : "train");
         if (!trainingVocabulary.equals(vocabulary)) {
-            throw new InputException(dir + ": the dataset's token ids are of vocabulary " + vocabulary.sha256()
-                    + ", the model's vocabulary is " + trainingVocabulary.sha256());
+            // A model pretrained elsewhere (pretrain's init.checkpoint) reads this dataset: its ids become the
+            // model's, a character the model's vocabulary lacks becoming <unk>.
+            int[] toModel = translation(vocabulary, trainingVocabulary);
+            tokens = tokens.map(ids -> {
+                int[] out = new int[ids.length];
+                for (int i = 0; i < ids.length; i++) {
+                    out[i] = ids[i] < toModel.length ? toModel[ids[i]] : CharVocabulary.UNKNOWN;
+                }
+                return out;
+            });
         }
-        int vocabSize = vocabulary.size();
-        int separator = vocabulary.id('\n');
-        return tokens(validation ? "validation" : "train").mapPartitions((Iterator<int[]> it) ->
+        return tokens.mapPartitions((Iterator<int[]> it) ->
                 new BatchIterator<>(new TokenWindows(it, separator, windowLength + 1), batchSize,
                         batch -> LanguageModelBatches.languageModelBatch(batch.toArray(int[][]::new), vocabSize)));
+    }
+
+    /** For every id of {@code from}, the id of the same character in {@code to} (padding and unknown kept). */
+    static int[] translation(CharVocabulary from, CharVocabulary to) {
+        int[] map = new int[from.size()];
+        map[CharVocabulary.PAD] = CharVocabulary.PAD;
+        map[CharVocabulary.UNKNOWN] = CharVocabulary.UNKNOWN;
+        for (int id = 2; id < from.size(); id++) {
+            map[id] = to.id(from.decode(new int[] {id}).codePointAt(0));
+        }
+        return map;
     }
 }

@@ -1,5 +1,7 @@
 package dev.anneal.jobs.ingest;
 
+import dev.anneal.core.checkpoint.Checkpoint;
+import dev.anneal.core.checkpoint.CheckpointException;
 import dev.anneal.core.checkpoint.CheckpointStore;
 import dev.anneal.core.config.FinetuneConfig;
 import dev.anneal.core.config.PretrainConfig;
@@ -24,6 +26,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -106,5 +109,50 @@ class IngestHdfsTrainTest {
         assertEquals(1205, total, "the dataset's splits cover every record: " + records);
         long test = records.get("test").longValue();
         assertTrue(test > 120 && test < 240, "about 15% test: " + records);
+
+        continueOnTheTaskText(lm, spam);
+    }
+
+    /**
+     * ULMFiT's second stage: the language model continued on the e-mails (another dataset, with its own
+     * vocabulary) through init.checkpoint, then the scratch baseline on a few labels.
+     */
+    private void continueOnTheTaskText(PretrainJob.Result lm, IngestJob.Result spam) {
+        List<String> continued = List.of("input=" + hdfs + "/datasets/spam", "output=" + hdfs + "/runs/lm-spam",
+                "spark.master=local[2]", "text.windowLength=32", "model.embeddingSize=8", "model.hiddenSize=24",
+                "training.epochs=1", "training.batchSize=32", "training.learningRate=0.002",
+                "training.stepsPerRun=4", "checkpoint.everySteps=4", "init.checkpoint=" + hdfs + "/runs/lm");
+        CheckpointException unfit = assertThrows(CheckpointException.class, () -> PretrainJob.run(
+                PretrainConfig.SCHEMA.load(null, List.of("input=" + hdfs + "/datasets/spam", "output=" + hdfs
+                        + "/runs/unfit", "model.embeddingSize=8", "model.hiddenSize=32", "init.checkpoint=" + hdfs
+                        + "/runs/lm")), false));
+        assertTrue(unfit.getMessage().contains("model.hiddenSize is 32 but the checkpoint's hiddenSize is 24"),
+                unfit.getMessage());
+        PretrainJob.Result second = PretrainJob.run(PretrainConfig.SCHEMA.load(null, continued), false);
+        CheckpointStore store = new CheckpointStore(new Configuration());
+        Checkpoint from = store.read(new Path(lm.checkpoint()), false);
+        Checkpoint after = store.read(new Path(second.checkpoint()), false);
+        assertEquals(from.vocabulary().sha256(), after.vocabulary().sha256(),
+                "the model keeps its vocabulary; the e-mails' ids are mapped to it");
+        assertTrue(!spam.manifest().vocabulary().sha256().equals(from.vocabulary().sha256()),
+                "the e-mails have a vocabulary of their own");
+        assertEquals(4, after.info().step(), "a new run: its own steps from 0");
+        // Adam moves a parameter by at most about 3.2 learning rates a step (the worst case of its bias-corrected
+        // moments), so 4 steps from the first model stay within 0.026 of it; a fresh network is nowhere near.
+        double moved = from.graph().params().sub(after.graph().params()).amaxNumber().doubleValue();
+        assertTrue(moved > 0 && moved < 4 * 3.2 * 0.002, "largest change from the first model " + moved);
+
+        FinetuneJob.Result scratch = FinetuneJob.run(FinetuneConfig.SCHEMA.load(null, List.of(
+                "input=" + hdfs + "/datasets/spam", "output=" + hdfs + "/runs/spam-scratch", "checkpoint=" + hdfs
+                        + "/runs/lm-spam", "spark.master=local[2]", "text.maxLength=64", "training.epochs=1",
+                "split.trainExamples=50", "task.init=random", "seed=3")), false, false);
+        @SuppressWarnings("unchecked")
+        Map<String, Number> records = (Map<String, Number>) scratch.metrics().get("records");
+        assertEquals(50, records.get("train").longValue(), "split.trainExamples: " + records);
+        // The embedding stays frozen (task.freeze's default): task.init=random froze fresh weights, not the model's.
+        Checkpoint tuned = store.read(new Path(scratch.model()), false);
+        assertTrue(!after.graph().getLayer("embedding").getParam("W")
+                .equalsWithEps(tuned.graph().getLayer("embedding").getParam("W"), 1e-3),
+                "task.init=random: the embedding is not the pretrained one");
     }
 }

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Writes docs/RESULTS.md from the runs scripts/results made: every fine-tune's metrics.json under
+WORK/ft/<half>/<model>/<labels>/<method>/seed-<n>/, the language models' run logs, and WORK/stage-seconds.tsv.
+The hand-written notes between the notes markers of an existing page are kept."""
+import argparse
+import json
+import os
+import platform
+import statistics
+from datetime import datetime, timezone
+from pathlib import Path
+
+METHODS = ["scratch", "frozen", "full", "adapters"]
+METHOD_NAMES = {"scratch": "scratch", "frozen": "frozen encoder", "full": "full fine-tune", "adapters": "adapters"}
+LM_NAMES = {"general": "general only (SOTU + Moby Dick)", "general-task": "general + task (ULMFiT)",
+            "task": "task only (e-mails, no labels)"}
+NOTES_BEGIN = "<!-- notes:begin (kept when the page is regenerated) -->"
+NOTES_END = "<!-- notes:end -->"
+TARGET_GAIN_POINTS = 5.0
+TARGET_SPAM_F1 = 0.95
+
+
+def label_key(labels):
+    return (1, 0) if labels == "all" else (0, int(labels))
+
+
+def runs(work, half):
+    """{(model, labels, method): [metrics, ...]} of every finished fine-tune of a half."""
+    found = {}
+    root = Path(work) / "ft" / half
+    for metrics in sorted(root.glob("*/*/*/seed-*/metrics.json")):
+        seed_dir = metrics.parent
+        method_dir = seed_dir.parent
+        labels_dir = method_dir.parent
+        key = (labels_dir.parent.name, labels_dir.name, method_dir.name)
+        with open(metrics) as f:
+            found.setdefault(key, []).append(json.load(f))
+    return found
+
+
+def mean_sd(values):
+    if not values:
+        return None
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def cell(values, digits=3):
+    ms = mean_sd(values)
+    if ms is None:
+        return "—"
+    return f"{ms[0]:.{digits}f} ± {ms[1]:.{digits}f} ({len(values)})"
+
+
+def f1s(ms):
+    return [m["test"]["f1"] for m in ms]
+
+
+def lm_summary(work, name):
+    """Steps, last training loss per character and validation loss of a language-model run."""
+    run = Path(work) / "lm" / name
+    out = {"steps": None, "trainLoss": None, "firstTrainLoss": None, "validationLoss": None}
+    log = run / "metrics.jsonl"
+    if not log.exists():
+        return out
+    for line in log.read_text().splitlines():
+        event = json.loads(line)
+        for where in (event, event.get("figures") or {}, event.get("data") or {}):
+            if isinstance(where.get("trainLoss"), (int, float)):
+                out["trainLoss"] = where["trainLoss"]
+                if out["firstTrainLoss"] is None:
+                    out["firstTrainLoss"] = where["trainLoss"]
+            if isinstance(where.get("validationLoss"), (int, float)):
+                out["validationLoss"] = where["validationLoss"]
+            if isinstance(where.get("step"), int):
+                out["steps"] = where["step"]
+    return out
+
+
+def stage_seconds(work):
+    """Wall seconds per group of stages: a stage run twice (its output removed in between) counts once, as its
+    last run; a language model's time is its run log's, which holds even when it ran outside this script."""
+    last = {}
+    path = Path(work) / "stage-seconds.tsv"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, s = line.rsplit("\t", 1)
+            last[name] = int(s)
+    for lm in ("general", "general-task", "task"):
+        log = Path(work) / "lm" / lm / "metrics.jsonl"
+        if log.exists():
+            for line in log.read_text().splitlines():
+                event = json.loads(line)
+                if event.get("event") == "end" and isinstance(event.get("seconds"), (int, float)):
+                    last["lm-" + lm] = round(event["seconds"])
+    seconds = {}
+    for name, s in last.items():
+        group = "finetune " + name.split()[1] if name.startswith("finetune") else name
+        seconds[group] = seconds.get(group, 0) + s
+    return seconds
+
+
+def machine():
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB memory"
+    except (OSError, ValueError, IndexError):
+        pass
+    load = os.getloadavg()[1] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{os.cpu_count()} cores ({model or platform.machine()}){mem}; load average {load:.1f} over the last "
+            f"5 minutes when the page was written")
+
+
+def text_section(work, lines):
+    found = runs(work, "text")
+    budgets = sorted({k[1] for k in found if k[0] == "general-task"}, key=label_key)
+    lines += ["## Text: SpamAssassin spam filter", "",
+              "Test F1 of the spam class (mean ± sd over seeds, number of seeds in brackets) by the number of "
+              "labelled training e-mails, from the general + task language model (scratch: the same network with "
+              "its weights drawn afresh). Seeds vary the head's initialisation and which labelled e-mails are drawn.",
+              "", "| labels | " + " | ".join(METHOD_NAMES[m] for m in METHODS)
+              + " | best pretrained − scratch (points) |", "|---" * (len(METHODS) + 2) + "|"]
+    gains = {}
+    for b in budgets:
+        row = [cell(f1s(found.get(("general-task", b, m), []))) for m in METHODS]
+        scratch = mean_sd(f1s(found.get(("general-task", b, "scratch"), [])))
+        best = None
+        for m in METHODS[1:]:
+            ms = mean_sd(f1s(found.get(("general-task", b, m), [])))
+            if ms is not None and (best is None or ms[0] > best[1]):
+                best = (m, ms[0])
+        gain = None if scratch is None or best is None else 100 * (best[1] - scratch[0])
+        gains[b] = (gain, best)
+        row.append("—" if gain is None else f"{gain:+.1f} ({METHOD_NAMES[best[0]]})")
+        lines.append(f"| {b} | " + " | ".join(row) + " |")
+    lines.append("")
+    trained = {b: sorted({m2["records"]["train"] for ms in (found.get(("general-task", b, m), []) for m in METHODS)
+                          for m2 in ms}) for b in budgets}
+    lines += ["Labelled e-mails actually trained on: " + "; ".join(f"{b}: {trained[b]}" for b in budgets)
+              + ". Test e-mails: " + ", ".join(sorted({str(m["records"]["test"]) for ms in found.values()
+                                                        for m in ms})) + ".", ""]
+
+    ablation = sorted({(k[1], k[2]) for k in found if k[0] in ("general", "task")}, key=lambda x: label_key(x[0]))
+    if ablation:
+        lines += ["### Which pretraining stages helped", "",
+                  "The same fine-tune from each language model (test F1, mean ± sd over seeds):", "",
+                  "| labels | method | none (scratch) | " + " | ".join(LM_NAMES[n] for n in
+                                                                   ("general", "general-task", "task")) + " |",
+                  "|---|---|---|---|---|---|"]
+        for b, m in ablation:
+            row = [cell(f1s(found.get(("general-task", b, "scratch"), [])))]
+            row += [cell(f1s(found.get((n, b, m), []))) for n in ("general", "general-task", "task")]
+            lines.append(f"| {b} | {METHOD_NAMES[m]} | " + " | ".join(row) + " |")
+        lines.append("")
+    lines += ["### Language models", "",
+              "Training loss per character (nats; guessing uniformly over the 109 characters of the general "
+              "vocabulary is 4.69) averaged over the first and the last progress interval of the run, minibatches of "
+              "32 windows of 65 characters:", "",
+              "| model | steps | first training loss | last training loss |", "|---|---|---|---|"]
+    for n in ("general", "general-task", "task"):
+        s = lm_summary(work, n)
+        first = "—" if s["firstTrainLoss"] is None else f"{s['firstTrainLoss']:.3f}"
+        loss = "—" if s["trainLoss"] is None else f"{s['trainLoss']:.3f}"
+        lines.append(f"| {LM_NAMES[n]} | {s['steps'] if s['steps'] is not None else '—'} | {first} | {loss} |")
+    lines.append("")
+    return gains, found, budgets
+
+
+def verdict(ok):
+    return "**met**" if ok else "**MISSED**"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--work", required=True)
+    p.add_argument("--conf", required=True)
+    p.add_argument("--doc", required=True)
+    p.add_argument("--command", required=True)
+    p.add_argument("--seconds", type=int, required=True)
+    p.add_argument("--planned", type=int, required=True)
+    a = p.parse_args()
+
+    notes = ""
+    if Path(a.doc).exists():
+        old = Path(a.doc).read_text()
+        if NOTES_BEGIN in old and NOTES_END in old:
+            notes = old.split(NOTES_BEGIN, 1)[1].split(NOTES_END, 1)[0].strip("\n")
+
+    body = []
+    gains, found, budgets = text_section(a.work, body)
+
+    targets = ["## Targets", ""]
+    small = [b for b in budgets if b != "all" and int(b) <= 100]
+    if small:
+        ok = all(gains[b][0] is not None and gains[b][0] >= TARGET_GAIN_POINTS for b in small)
+        detail = ", ".join(f"{b} labels {gains[b][0]:+.1f}" if gains[b][0] is not None else f"{b} labels —"
+                           for b in small)
+        targets.append(f"- Text: pretrained beats scratch by ≥ {TARGET_GAIN_POINTS:.0f} F1 points at ≤ 100 labels: "
+                       f"{verdict(ok)} ({detail}; best pretrained method against scratch).")
+    if not small:
+        targets.append(f"- Text: pretrained beats scratch by ≥ {TARGET_GAIN_POINTS:.0f} F1 points at ≤ 100 labels: "
+                       "not measured yet.")
+    if "all" not in budgets:
+        targets.append(f"- Text: SpamAssassin full-label F1 ≥ {TARGET_SPAM_F1}: not measured yet.")
+    if "all" in budgets:
+        best = max(((statistics.mean(f1s(found[("general-task", "all", m)])), m) for m in METHODS
+                    if found.get(("general-task", "all", m))), default=None)
+        if best:
+            targets.append(f"- Text: SpamAssassin full-label F1 ≥ {TARGET_SPAM_F1}: {verdict(best[0] >= TARGET_SPAM_F1)}"
+                           f" (best: {METHOD_NAMES[best[1]]}, {best[0]:.3f}).")
+    targets += ["- Images: pretrained beats scratch by ≥ 5 points at ≤ 100 labels (Fashion-MNIST classes 5–9): "
+                "not measured yet (the image half is not in this run).",
+                "- Images: full-label Fashion-MNIST CNN (10 classes, standard test set) ≥ 0.91 test accuracy: "
+                "not measured yet.", ""]
+
+    seconds = stage_seconds(a.work)
+    total = sum(seconds.values())
+    timing = ["## How it was made", "",
+              f"- Command: `mvn -B -DskipTests package && {a.command}` (settings: `{a.conf}`, "
+              "`conf/results/*.yaml`).",
+              f"- Written {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; every stage took "
+              f"{total // 60} min {total % 60} s of wall time in all"
+              + (f" (this invocation {a.seconds // 60} min {a.seconds % 60} s)" if 0 < a.seconds != total else "")
+              + ":",
+              ""]
+    timing += ["| stage | seconds |", "|---|---|"] + [f"| {k} | {v} |" for k, v in seconds.items()] + [""]
+    timing += [f"- Machine: {machine()}.", ""]
+
+    page = ["# Does pretraining help?", "",
+            "Generated by `scripts/results` from the runs it makes through `bin/anneal`; do not edit except "
+            "between the notes markers. The text half follows ULMFiT (Howard & Ruder 2018): a character language "
+            "model pretrained on general text, continued on the task's own e-mails without their labels (train and "
+            "validation splits only; the test e-mails never reach pretraining), then the classifier.", ""]
+    finished = sum(len(v) for k, v in runs(a.work, "text").items())
+    if finished < a.planned:
+        page += [f"**Partial: {finished} of the {a.planned} planned text fine-tunes finished**; the cells show the "
+                 "seeds that did (in brackets). Rerunning the command completes the rest.", ""]
+    page += targets + body + ["## Notes", "", NOTES_BEGIN, notes, NOTES_END, ""] + timing
+    Path(a.doc).write_text("\n".join(page))
+
+
+if __name__ == "__main__":
+    main()
