@@ -44,6 +44,8 @@ class FinetuneTasksTest {
     static final LocalSpark SPARK = new LocalSpark();
     private static final int WINDOW = 80;
     private static final int PER_SOURCE = 200;
+    /** Pretraining steps of the fixture's language model (at 60 an adapter run stayed on the majority class). */
+    private static final int LM_STEPS = 200;
     /** Source file and its name in the records. */
     private static final List<String[]> SOURCES = List.of(
             new String[] {"moby-dick-ch001-010.txt", "moby"},
@@ -96,7 +98,7 @@ class FinetuneTasksTest {
         LstmLanguageModelSpec spec = new LstmLanguageModelSpec(vocab.size(), 16, 48, 1);
         ComputationGraph lm = spec.build(7, new Adam(0.01), DataType.FLOAT);
         int[] ids = vocab.encode(all.toString());
-        for (int step = 0; step < 60; step++) {
+        for (int step = 0; step < LM_STEPS; step++) {
             int[][] windows = new int[32][];
             for (int b = 0; b < windows.length; b++) {
                 int start = (int) (((long) (step * 32 + b) * 7919) % (ids.length - 81));
@@ -106,18 +108,23 @@ class FinetuneTasksTest {
         }
         Map<String, Object> network = Map.of("kind", spec.kind(), "encoderOutput", spec.encoderOutput(),
                 "head", "head", "vocabularySize", vocab.size());
-        Checkpoint c = new Checkpoint(lm, vocab, new CheckpointInfo("pretrain", 60, 1, 7, network, Map.of(),
+        Checkpoint c = new Checkpoint(lm, vocab, new CheckpointInfo("pretrain", LM_STEPS, 1, 7, network, Map.of(),
                 Map.of()));
         org.apache.hadoop.fs.Path ck = new org.apache.hadoop.fs.Path(dir.resolve("lm").toUri());
         new CheckpointStore(new Configuration()).write(ck, c);
         checkpoint = ck.toString();
     }
 
+    /**
+     * The fixture's encoder is pretrained for only 200 steps, so four short epochs need a rate higher than a
+     * fine-tune of a well-trained encoder would use: at 0.03 the multiclass and the adapter runs sometimes stayed on
+     * the majority class.
+     */
     private static FinetuneJob.Result finetune(String name, String... sets) {
         List<String> all = new ArrayList<>(List.of("input=" + data, "output=" + dir.resolve(name),
                 "checkpoint=" + checkpoint, "seed=11", "text.maxLength=" + WINDOW, "task.textField=text",
                 "training.epochs=4", "training.batchSize=16", "training.averagingFrequency=2",
-                "training.learningRate=0.03", "task.learningRates=encoder=0.3", "schedule.warmup=0.1",
+                "training.learningRate=0.1", "task.learningRates=encoder=0.3", "schedule.warmup=0.1",
                 "schedule.decay=cosine",
                 "split.validationFraction=0.2", "split.testFraction=0.25"));
         all.addAll(List.of(sets));
@@ -134,14 +141,14 @@ class FinetuneTasksTest {
                 "task.labels=none,comma,period,both", "task.freezeFirst=1", "task.unfreezeEvery=1",
                 "regularization.dropout=0.1", "training.gradientClip=1.0");
 
+        // At the rate 0.03 (and a 60-step language model) a CI run stayed on the majority class (accuracy 0.331);
+        // as configured here seeds 11 and 12 reached 0.775 and 0.669 (macro F1 0.702 and 0.472 against 0.124).
         double accuracy = figure(r, "test", "accuracy");
         double majority = figure(r, "baseline", "accuracy");
-        assertTrue(accuracy > majority, "accuracy " + accuracy + " vs majority " + majority);
+        assertTrue(accuracy > majority + 0.15, "accuracy " + accuracy + " vs majority " + majority);
         double macro = figure(r, "test", "macro_f1");
         double baseMacro = figure(r, "baseline", "macro_f1");
-        // The fixture's four classes are hard for a model this small (one CI run: macro F1 0.151 against the
-        // majority's 0.124), so the test asks that it beats the majority, not by a fixed margin.
-        assertTrue(macro > baseMacro, "macro F1 " + macro + " vs majority " + baseMacro);
+        assertTrue(macro > baseMacro + 0.15, "macro F1 " + macro + " vs majority " + baseMacro);
         List<Map<String, Object>> epochs = (List<Map<String, Object>>) r.metrics().get("epochs");
         assertEquals(List.of("embedding"), epochs.get(0).get("frozen"));
         assertEquals(List.of(), epochs.get(1).get("frozen"), "thawed after the first epoch");
@@ -166,21 +173,27 @@ class FinetuneTasksTest {
     @Test
     void regressionBeatsTheMean() {
         FinetuneJob.Result r = finetune("regression", "task.type=regression", "task.labelField=kinds",
-                "task.loss=mse", "schedule.decay=linear");
+                "task.loss=mse", "schedule.decay=linear", "training.epochs=6");
 
+        // Seeds 11 and 12: RMSE 0.455 and 0.463, MAE 0.429 and 0.427, against the mean's 0.644 and 0.483 (at the
+        // rate 0.03, 4 epochs and a 60-step language model one seed's MAE was within 0.001 of the mean's).
+        double rmse = figure(r, "test", "rmse");
+        double meanRmse = figure(r, "baseline", "rmse");
+        assertTrue(rmse < meanRmse - 0.03, "RMSE " + rmse + " vs the mean's " + meanRmse);
         double mae = figure(r, "test", "mae");
         double meanMae = figure(r, "baseline", "mae");
         assertTrue(mae < meanMae, "MAE " + mae + " vs the mean's " + meanMae);
-        double rmse = figure(r, "test", "rmse");
-        double meanRmse = figure(r, "baseline", "rmse");
-        assertTrue(rmse < meanRmse, "RMSE " + rmse + " vs the mean's " + meanRmse);
     }
 
     @Test
     void adaptersWithAccumulationAndEarlyStoppingTrainAFractionOfTheParameters() {
         FinetuneJob.Result r = finetune("adapters", "task.labelField=period", "task.adapterSize=8",
                 "training.accumulate=2", "earlyStopping.metric=loss", "earlyStopping.patience=1",
-                "regularization.weightDecay=0.01");
+                "regularization.weightDecay=0.01", "training.learningRate=0.03");
+
+        // Adapters and head alone at the fixture's 0.1 oscillated (training loss rising from epoch 1; seed 12 stopped
+        // early at accuracy 0.44 against the majority's 0.46); at 0.03 seeds 11 and 12 reached test accuracy 0.599
+        // and 0.958 (ROC AUC 0.999 and 0.998) against the majority's 0.458.
 
         assertTrue(r.test().counts().accuracy() > r.baseline().accuracy() + 0.05,
                 "accuracy " + r.test().counts().accuracy() + " vs majority " + r.baseline().accuracy());
