@@ -47,6 +47,23 @@ public final class AtomicOutput {
     }
 
     /** Where the job writes. */
+    /**
+     * Runs {@code body} writing under a fresh temporary folder, then moves it into place; on any failure the
+     * temporary folder is removed and the old output (if any) stays.
+     */
+    public static <T> T produce(String output, boolean overwrite, Configuration hadoop,
+                                java.util.function.Function<AtomicOutput, T> body) {
+        AtomicOutput out = begin(output, overwrite, hadoop);
+        try {
+            T result = body.apply(out);
+            out.commit();
+            return result;
+        } catch (RuntimeException | Error e) {
+            out.abort();
+            throw e;
+        }
+    }
+
     public Path temp() {
         return temp;
     }

@@ -62,16 +62,8 @@ public final class EvaluateJob {
         Configuration hadoop = new Configuration();
         FineTunedModel model = FineTunedModel.load(config.checkpoint(), config.scoring(), config.labelField(),
                 hadoop);
-        AtomicOutput out = AtomicOutput.begin(config.output(), overwrite, hadoop);
-        try {
-            SparkSession spark = SparkSetup.session("evaluate", config.master());
-            Result r = evaluate(spark, config, model, out);
-            out.commit();
-            return r;
-        } catch (RuntimeException | Error e) {
-            out.abort();
-            throw e;
-        }
+        return AtomicOutput.produce(config.output(), overwrite, hadoop,
+                out -> evaluate(SparkSetup.session("evaluate", config.master()), config, model, out));
     }
 
     private static Result evaluate(SparkSession spark, EvaluateConfig config, FineTunedModel model,

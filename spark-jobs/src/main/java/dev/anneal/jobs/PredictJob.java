@@ -48,16 +48,8 @@ public final class PredictJob {
     public static Result run(PredictConfig config, boolean overwrite) {
         Configuration hadoop = new Configuration();
         FineTunedModel model = FineTunedModel.load(config.checkpoint(), config.scoring(), "", hadoop);
-        AtomicOutput out = AtomicOutput.begin(config.output(), overwrite, hadoop);
-        try {
-            SparkSession spark = SparkSetup.session("predict", config.master());
-            Result r = predict(spark, config, model, out);
-            out.commit();
-            return r;
-        } catch (RuntimeException | Error e) {
-            out.abort();
-            throw e;
-        }
+        return AtomicOutput.produce(config.output(), overwrite, hadoop,
+                out -> predict(SparkSetup.session("predict", config.master()), config, model, out));
     }
 
     private static Result predict(SparkSession spark, PredictConfig config, FineTunedModel model,
