@@ -32,6 +32,9 @@ public final class CharVocabulary implements Serializable {
 
     private final int[] codePoints;
     private final Map<Integer, Integer> ids;
+    /** Ids of the code points below {@link #TABLE}, looked up without boxing: most text never leaves this range. */
+    private transient int[] table;
+    private static final int TABLE = 1 << 12;
 
     private CharVocabulary(int[] codePoints) {
         this.codePoints = codePoints.clone();
@@ -64,12 +67,45 @@ public final class CharVocabulary implements Serializable {
     }
 
     public int id(int codePoint) {
+        if (codePoint >= 0 && codePoint < TABLE) {
+            return table()[codePoint];
+        }
         return ids.getOrDefault(codePoint, UNKNOWN);
+    }
+
+    private int[] table() {
+        int[] t = table;
+        if (t == null) {
+            t = new int[TABLE];
+            java.util.Arrays.fill(t, UNKNOWN);
+            for (int i = 0; i < codePoints.length; i++) {
+                if (codePoints[i] < TABLE) {
+                    t[codePoints[i]] = i + 2;
+                }
+            }
+            table = t;
+        }
+        return t;
     }
 
     /** The ids of every character of {@code text}. */
     public int[] encode(String text) {
-        return text.codePoints().map(this::id).toArray();
+        int[] t = table();
+        int n = text.length();
+        int[] out = new int[n];
+        int k = 0;
+        for (int i = 0; i < n; ) {
+            char c = text.charAt(i);
+            if (c < TABLE) {
+                out[k++] = t[c];
+                i++;
+            } else {
+                int cp = text.codePointAt(i);
+                out[k++] = id(cp);
+                i += Character.charCount(cp);
+            }
+        }
+        return k == n ? out : java.util.Arrays.copyOf(out, k);
     }
 
     /** Text for the ids; padding is dropped and unknown characters show as U+FFFD. */

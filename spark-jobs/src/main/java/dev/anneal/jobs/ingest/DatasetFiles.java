@@ -10,10 +10,6 @@ import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
-import org.apache.parquet.hadoop.ParquetFileReader;
-import org.apache.parquet.hadoop.util.HadoopInputFile;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.util.SerializableConfiguration;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -21,9 +17,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.util.HexFormat;
-import java.util.List;
 import java.util.UUID;
 
 /** The files of a dataset directory: reading and atomically replacing the manifest, and describing shards. */
@@ -88,34 +81,5 @@ public final class DatasetFiles {
             }
             FileContext.getFileContext(target.toUri(), conf).rename(tmp, target, Options.Rename.OVERWRITE);
         }
-    }
-
-    /** Rows, size and sha256 of each file, computed on the executors (the driver sees three numbers a shard). */
-    static List<long[]> describe(JavaSparkContext sc, List<String> paths, List<String> hashes) {
-        SerializableConfiguration conf = new SerializableConfiguration(sc.hadoopConfiguration());
-        List<Object[]> out = sc.parallelize(paths, Math.max(1, Math.min(paths.size(), sc.defaultParallelism())))
-                .map(p -> {
-                    Path path = new Path(p);
-                    FileSystem fs = path.getFileSystem(conf.value());
-                    MessageDigest sha = MessageDigest.getInstance("SHA-256");
-                    long bytes = 0;
-                    try (InputStream in = fs.open(path)) {
-                        byte[] buf = new byte[1 << 16];
-                        for (int n; (n = in.read(buf)) > 0; ) {
-                            sha.update(buf, 0, n);
-                            bytes += n;
-                        }
-                    }
-                    long rows;
-                    try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromPath(path, conf.value()))) {
-                        rows = r.getRecordCount();
-                    }
-                    return new Object[] {rows, bytes, HexFormat.of().formatHex(sha.digest())};
-                }).collect();
-        hashes.clear();
-        return out.stream().map(o -> {
-            hashes.add((String) o[2]);
-            return new long[] {(Long) o[0], (Long) o[1]};
-        }).toList();
     }
 }

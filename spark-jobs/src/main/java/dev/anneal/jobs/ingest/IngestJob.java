@@ -10,10 +10,11 @@ import dev.anneal.jobs.RunDirectory;
 import dev.anneal.jobs.SparkSetup;
 import dev.anneal.jobs.data.TextCorpus;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.Partitioner;
+import org.apache.spark.TaskContext;
+import org.apache.spark.util.SerializableConfiguration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.RowFactory;
@@ -27,7 +28,7 @@ import scala.Tuple2;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -236,6 +237,8 @@ public final class IngestJob {
     public static void registerKryo(com.esotericsoftware.kryo.Kryo kryo) {
         kryo.register(SliceSummary.class, new com.esotericsoftware.kryo.serializers.JavaSerializer());
         kryo.register(IdxSource.Part.class, new com.esotericsoftware.kryo.serializers.JavaSerializer());
+        kryo.register(ShardWriter.Written.class, new com.esotericsoftware.kryo.serializers.JavaSerializer());
+        kryo.register(ShardWriter.ShardRow.class);
     }
 
     private static String qualified(String input, Configuration conf) {
@@ -260,7 +263,9 @@ public final class IngestJob {
     /**
      * Writes the slice's shards: each record goes to shard {@code floor(h * n)} where h is a hash of the seed and its
      * id, so shards are balanced and the same records always give the same shards; inside a shard records keep the
-     * order of their source and offset, so text stays in reading order.
+     * order of their source and offset, so text stays in reading order. Each shard is written by the task that holds
+     * it, to a file named by the task attempt, and moved into place by the driver once every task has succeeded, so a
+     * retried or speculative attempt never leaves a second copy.
      */
     private static List<DatasetManifest.Shard> writeShards(SparkSession spark, JavaRDD<RawRecord> records,
                                                            IngestConfig config, CharVocabulary vocabulary,
@@ -270,59 +275,74 @@ public final class IngestJob {
         double tf = config.testFraction();
         List<String> testFiles = config.testFiles();
         boolean text = vocabulary != null;
-        JavaRDD<org.apache.spark.sql.Row> rows = records.filter(RawRecord::good)
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        SerializableConfiguration taskConf = new SerializableConfiguration(conf);
+        Path tmp = new Path(out, "." + sliceName(slice) + ".tmp");
+        String tmpDir = tmp.toString();
+        List<ShardWriter.Written> written = records.filter(RawRecord::good)
                 .mapToPair(r -> {
                     int shard = (int) Math.min(shardCount - 1,
                             Math.floor(StableSplit.unitHash(seed + ":" + r.id) * shardCount));
-                    String key = String.format("%06d|%s|%020d|%s", shard, r.source, r.offset + 1, r.id);
+                    String key = shardKey(shard, r.source, r.offset, r.id);
                     String split = IngestConfig.isTestFile(r.source, testFiles) ? "test"
                             : StableSplit.of(r.id, vf, tf).name().toLowerCase();
-                    Integer label = r.label == RawRecord.NO_LABEL ? null : r.label;
-                    Object payload = text ? vocabulary.encode(r.text) : r.image;
-                    return new Tuple2<>(key, RowFactory.create(r.id, split, r.source, r.offset, label, payload));
+                    return new Tuple2<>(key, new ShardWriter.ShardRow(r.id, split, r.source, r.offset, r.label,
+                            text ? vocabulary.encode(r.text) : null, r.image));
                 })
                 .repartitionAndSortWithinPartitions(new ShardPartitioner(shardCount))
-                .values();
-        Path tmp = new Path(out, "." + sliceName(slice) + ".tmp");
-        spark.createDataFrame(rows, text ? TEXT_SCHEMA : IMAGE_SCHEMA).write().mode("overwrite")
-                .parquet(tmp.toString());
-        Configuration conf = spark.sparkContext().hadoopConfiguration();
+                .mapPartitionsWithIndex((shard, it) -> {
+                    if (!it.hasNext()) {
+                        return java.util.Collections.emptyIterator();
+                    }
+                    Path file = new Path(tmpDir, String.format("shard-%05d.parquet.attempt-%d", shard,
+                            TaskContext.get().taskAttemptId()));
+                    Iterator<ShardWriter.ShardRow> rows = new Iterator<>() {
+                        @Override
+                        public boolean hasNext() {
+                            return it.hasNext();
+                        }
+
+                        @Override
+                        public ShardWriter.ShardRow next() {
+                            return it.next()._2();
+                        }
+                    };
+                    return List.of(ShardWriter.write(rows, file, shard, text, taskConf.value())).iterator();
+                }, true)
+                .collect();
         try {
             FileSystem fs = out.getFileSystem(conf);
             Path target = new Path(out, sliceDir);
             // What a killed earlier attempt at this slice left: never in the manifest, so never read.
             fs.delete(target, true);
             fs.mkdirs(target);
-            FileStatus[] parts = fs.listStatus(tmp, p -> p.getName().startsWith("part-")
-                    && p.getName().endsWith(".parquet"));
-            Arrays.sort(parts, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
-            List<String> paths = new ArrayList<>();
-            List<String> names = new ArrayList<>();
-            for (FileStatus p : parts) {
-                // part-00003-<uuid>.snappy.parquet: the number is the shard.
-                String name = String.format("shard-%05d.parquet", Integer.parseInt(p.getPath().getName()
-                        .substring(5, 10)));
+            List<ShardWriter.Written> sorted = new ArrayList<>(written);
+            sorted.sort(java.util.Comparator.comparingInt(ShardWriter.Written::shard));
+            List<DatasetManifest.Shard> shards = new ArrayList<>();
+            for (ShardWriter.Written w : sorted) {
+                String name = String.format("shard-%05d.parquet", w.shard());
                 Path dest = new Path(target, name);
-                if (!fs.rename(p.getPath(), dest)) {
-                    throw new IOException("cannot rename " + p.getPath() + " to " + dest);
+                if (!fs.rename(new Path(w.path()), dest)) {
+                    throw new IOException("cannot rename " + w.path() + " to " + dest);
                 }
-                paths.add(dest.toString());
-                names.add(sliceDir + "/" + name);
+                shards.add(new DatasetManifest.Shard(sliceDir + "/" + name, slice, w.rows(), w.bytes(), w.sha256()));
             }
             fs.delete(tmp, true);
-            List<String> hashes = new ArrayList<>();
-            List<long[]> described = DatasetFiles.describe(JavaSparkContext.fromSparkContext(spark.sparkContext()),
-                    paths, hashes);
-            List<DatasetManifest.Shard> shards = new ArrayList<>();
-            for (int i = 0; i < names.size(); i++) {
-                shards.add(new DatasetManifest.Shard(names.get(i), slice, described.get(i)[0], described.get(i)[1],
-                        hashes.get(i)));
-            }
             return shards;
         } catch (IOException e) {
             throw new InputException("cannot write shards under " + new Path(out, sliceDir) + ": " + e.getMessage(),
                     e);
         }
+    }
+
+    /** The sort key inside a shard: the shard, then source, offset and id, so text keeps its reading order. */
+    static String shardKey(int shard, String source, long offset, String id) {
+        String digits = Long.toString(offset + 1);
+        StringBuilder sb = new StringBuilder(source.length() + id.length() + 30);
+        String s = Integer.toString(shard);
+        sb.append("000000", s.length(), 6).append(s).append('|').append(source).append('|');
+        sb.append("00000000000000000000", digits.length(), 20).append(digits).append('|').append(id);
+        return sb.toString();
     }
 
     /** Sends a key to the shard its first six digits name. */

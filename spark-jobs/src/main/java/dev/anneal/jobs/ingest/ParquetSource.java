@@ -13,12 +13,11 @@ import java.util.Arrays;
 import java.util.List;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.input_file_name;
 import static org.apache.spark.sql.functions.lit;
 
 /**
- * Parquet files with a text column (and a label and id column when the config names them). Parquet has no line
- * offsets: a bad record's offset is -1 and its source is the file.
+ * Parquet files with a text column (and a label and id column when the config names them). A record's offset is its
+ * row's index in its file (Spark's {@code _metadata.row_index}), so a quarantined row can be found again.
  */
 final class ParquetSource {
     private ParquetSource() {
@@ -44,25 +43,27 @@ final class ParquetSource {
         Column id = config.idField().isBlank() ? lit(null).cast("string") : col(config.idField()).cast("string");
         boolean labeled = !config.labelField().isBlank();
         String labelField = config.labelField();
-        JavaRDD<Row> rows = df.select(col(config.textField()).cast("string"), label, id, input_file_name()).javaRDD();
+        JavaRDD<Row> rows = df.select(col(config.textField()).cast("string"), label, id,
+                col("_metadata.file_path"), col("_metadata.row_index")).javaRDD();
         if (partitions > rows.getNumPartitions()) {
             rows = rows.repartition(partitions);
         }
         return rows.flatMap(r -> {
             String source = r.getString(3);
+            long offset = r.getLong(4);
             String text = r.getString(0);
             if (text == null) {
-                return List.of(RawRecord.bad(source, -1, RecordChecks.NO_TEXT, "null")).iterator();
+                return List.of(RawRecord.bad(source, offset, RecordChecks.NO_TEXT, "null")).iterator();
             }
             int labelIndex = RawRecord.NO_LABEL;
             if (labeled) {
                 labelIndex = checks.labelIndex(r.getString(1));
                 if (labelIndex < 0) {
-                    return List.of(RawRecord.bad(source, -1, RecordChecks.BAD_LABEL + " " + checks.labels(),
+                    return List.of(RawRecord.bad(source, offset, RecordChecks.BAD_LABEL + " " + checks.labels(),
                             labelField + "=" + r.getString(1) + " " + RecordChecks.excerpt(text))).iterator();
                 }
             }
-            return checks.text(source, -1, r.getString(2), text, labelIndex).iterator();
+            return checks.text(source, offset, r.getString(2), text, labelIndex).iterator();
         });
     }
 }

@@ -41,16 +41,25 @@ final class SliceSummary implements Serializable {
             good++;
             if (r.text != null) {
                 String t = r.text;
-                for (int i = 0; i < t.length(); ) {
-                    int cp = t.codePointAt(i);
-                    if (cp < bmp.length) {
-                        bmp[cp]++;
+                long[] counts = bmp;
+                int n = t.length();
+                long seen = 0;
+                for (int i = 0; i < n; seen++) {
+                    char c = t.charAt(i);
+                    if (!Character.isSurrogate(c)) {
+                        counts[c]++;
+                        i++;
                     } else {
-                        supplementary.merge(cp, 1L, Long::sum);
+                        int cp = t.codePointAt(i);
+                        if (cp < counts.length) {
+                            counts[cp]++;
+                        } else {
+                            supplementary.merge(cp, 1L, Long::sum);
+                        }
+                        i += Character.charCount(cp);
                     }
-                    i += Character.charCount(cp);
-                    characters++;
                 }
+                characters += seen;
                 // Pretraining joins records with a line break: it is a character of the corpus.
                 bmp['\n']++;
                 characters++;

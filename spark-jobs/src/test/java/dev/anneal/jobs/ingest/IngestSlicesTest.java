@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static dev.anneal.jobs.ingest.IngestFixtures.ingest;
@@ -31,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -156,6 +158,17 @@ class IngestSlicesTest {
                 "textField=body", "labelField=spam", "idField=doc", "maxBadFraction=0.05");
         assertEquals(60, r.slice().goodRecords());
         assertEquals(Map.of("no text field", 1L, "label outside the declared set", 1L), r.slice().badByReason());
+        // A quarantined row names its file and its row index there: reading that row back finds the bad record.
+        Map<String, String> badIds = new HashMap<>();
+        for (Row q : SPARK.session().read().parquet(out.resolve(r.slice().quarantine()).toString()).collectAsList()) {
+            String file = q.getAs("source");
+            long offset = q.getAs("offset");
+            List<Row> fileRows = SPARK.session().read().parquet(file).collectAsList();
+            assertTrue(offset >= 0 && offset < fileRows.size(), q.toString());
+            badIds.put(fileRows.get((int) offset).getAs("doc"), q.getAs("reason"));
+        }
+        assertEquals(Set.of("doc-null", "doc-bad-label"), badIds.keySet());
+        assertTrue(badIds.get("doc-null").startsWith("no text field"), badIds.toString());
         assertEquals("labeled-text", r.manifest().kind());
         CharVocabulary v = IngestFixtures.vocabulary(out);
         List<Row> rows = IngestFixtures.rows(SPARK.session(), out);
