@@ -79,6 +79,7 @@ public final class ExportVsDirect {
                 try (TrainingEngine engine = TrainingEngines.create(sc, graph, training, 42)) {
                     double total = 0;
                     StringBuilder each = new StringBuilder();
+                    int stepsBefore = graph.getConfiguration().getIterationCount();
                     for (int e = 1; e <= epochs; e++) {
                         long t = System.nanoTime();
                         if (approach.equals("direct")) {
@@ -90,8 +91,11 @@ public final class ExportVsDirect {
                         total += s;
                         each.append(String.format(" %.1f", s));
                     }
-                    System.out.printf("round %d %-6s: %d epochs in %.1f s (per epoch:%s), %.0f windows/s%n", round,
-                            approach, epochs, total, each, windows * epochs / total);
+                    // The driver network's step count after the epochs: a minibatch a worker dropped is not counted.
+                    int steps = engine.network().getConfiguration().getIterationCount() - stepsBefore;
+                    System.out.printf("round %d %-6s: %d epochs in %.1f s (per epoch:%s), %.0f windows/s, %d steps "
+                                    + "on the driver's network%n", round, approach, epochs, total, each,
+                            windows * epochs / total, steps);
                 }
             }
         }
