@@ -3,14 +3,12 @@ package dev.anneal.core.checkpoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.anneal.core.AnnealVersion;
+import dev.anneal.core.io.AtomicFiles;
 import dev.anneal.core.text.CharVocabulary;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
@@ -20,9 +18,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -54,7 +49,7 @@ public final class CheckpointStore {
     public static final String LATEST = "LATEST";
     public static final String FORMAT = "anneal-checkpoint";
     public static final int FORMAT_VERSION = 1;
-    private static final String TEMPORARY_SUFFIX = ".tmp";
+    private static final String TEMPORARY_SUFFIX = AtomicFiles.TEMPORARY_SUFFIX;
     /** Names {@link #temporary} gives: a hidden name, a UUID, {@code .tmp}. */
     private static final Pattern TEMPORARY = Pattern.compile(
             "\\.(step-[0-9]+|" + LATEST + ")\\.[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\\.tmp");
@@ -105,40 +100,12 @@ public final class CheckpointStore {
         write(dir, checkpoint);
         Path tmp = temporary(latest);
         try {
-            FileSystem fs = latest.getFileSystem(hadoopConf);
-            replaceAtomically(fs, tmp, latest, (dir.getName() + "\n").getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.replace(latest, tmp, (dir.getName() + "\n").getBytes(StandardCharsets.UTF_8), hadoopConf);
         } catch (IOException e) {
             deleteQuietly(tmp);
             throw new CheckpointException("cannot update " + latest + ": " + e.getMessage(), e);
         }
         return dir;
-    }
-
-    /**
-     * Replaces {@code target} with a file holding {@code content}, written first as {@code tmp}, so that a reader
-     * finds either the old content or the new one, even when the writer is killed in between.
-     */
-    private void replaceAtomically(FileSystem fs, Path tmp, Path target, byte[] content) throws IOException {
-        if ("file".equals(fs.getScheme())) {
-            // On the local filesystem FileContext's OVERWRITE rename deletes the target before renaming (Hadoop's
-            // AbstractFileSystem default), and renames the .crc sidecar in a second step: a kill in either gap
-            // leaves LATEST missing or failing its checksum. rename(2) replaces the file in one step; the file is
-            // written without a sidecar, and a sidecar an earlier version left is removed first.
-            FileSystem raw = fs instanceof ChecksumFileSystem checksummed ? checksummed.getRawFileSystem() : fs;
-            try (FSDataOutputStream out = raw.create(tmp, false)) {
-                out.write(content);
-            }
-            raw.delete(new Path(target.getParent(), "." + target.getName() + ".crc"), false);
-            Files.move(Paths.get(raw.makeQualified(tmp).toUri()), Paths.get(raw.makeQualified(target).toUri()),
-                    StandardCopyOption.ATOMIC_MOVE);
-        } else {
-            try (FSDataOutputStream out = fs.create(tmp, false)) {
-                out.write(content);
-            }
-            // FileSystem.rename will not replace an existing file on HDFS; FileContext's OVERWRITE rename is atomic
-            // there (one namenode operation).
-            FileContext.getFileContext(target.toUri(), hadoopConf).rename(tmp, target, Options.Rename.OVERWRITE);
-        }
     }
 
     /** The step of the checkpoint a {@code LATEST} file names. */
@@ -152,7 +119,7 @@ public final class CheckpointStore {
 
     /** A hidden sibling name for writing {@code path}'s content before it is renamed into place. */
     private static Path temporary(Path path) {
-        return new Path(path.getParent(), "." + path.getName() + "." + UUID.randomUUID() + TEMPORARY_SUFFIX);
+        return AtomicFiles.temporarySibling(path);
     }
 
     /** Removes the temporaries that writers killed part-way left in {@code checkpoints}. */

@@ -4,24 +4,17 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.anneal.core.InputException;
+import dev.anneal.core.io.AtomicFiles;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.ChecksumFileSystem;
-import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * Small files of the pipeline directory (state, CURRENT, the promotion log) read and replaced through the Hadoop
@@ -40,22 +33,7 @@ public final class PipelineFiles {
         try {
             FileSystem fs = target.getFileSystem(conf);
             fs.mkdirs(target.getParent());
-            Path tmp = new Path(target.getParent(), "." + target.getName() + "." + UUID.randomUUID() + ".tmp");
-            if ("file".equals(fs.getScheme())) {
-                // No .crc beside the file: an atomic rename of one file, and a checksum that cannot go stale.
-                FileSystem raw = fs instanceof ChecksumFileSystem c ? c.getRawFileSystem() : fs;
-                try (FSDataOutputStream out = raw.create(tmp, false)) {
-                    out.write(content);
-                }
-                raw.delete(new Path(target.getParent(), "." + target.getName() + ".crc"), false);
-                Files.move(Paths.get(raw.makeQualified(tmp).toUri()), Paths.get(raw.makeQualified(target).toUri()),
-                        StandardCopyOption.ATOMIC_MOVE);
-            } else {
-                try (FSDataOutputStream out = fs.create(tmp, false)) {
-                    out.write(content);
-                }
-                FileContext.getFileContext(target.toUri(), conf).rename(tmp, target, Options.Rename.OVERWRITE);
-            }
+            AtomicFiles.replace(target, content, conf);
         } catch (IOException e) {
             throw new InputException("cannot write " + target + ": " + e.getMessage(), e);
         }

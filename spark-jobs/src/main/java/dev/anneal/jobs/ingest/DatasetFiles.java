@@ -4,22 +4,13 @@ import dev.anneal.core.InputException;
 import dev.anneal.core.data.DatasetManifest;
 import dev.anneal.core.text.CharVocabulary;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.ChecksumFileSystem;
-import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileContext;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
-import java.util.UUID;
 
-/** The files of a dataset directory: reading and atomically replacing the manifest, and describing shards. */
+/** The files of a dataset directory: whether it is one, its manifest and its vocabulary. */
 public final class DatasetFiles {
     private DatasetFiles() {
     }
@@ -56,30 +47,6 @@ public final class DatasetFiles {
             return out.toByteArray();
         } catch (IOException e) {
             throw new InputException("cannot read " + p + ": " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * Replaces {@code target} with {@code content} so that a reader finds the old file or the new one, never a part:
-     * written beside it, then renamed over it (rename(2) on a local disk, where Hadoop's overwriting rename deletes
-     * first; one namenode operation on HDFS).
-     */
-    static void replaceAtomically(Path target, byte[] content, Configuration conf) throws IOException {
-        FileSystem fs = target.getFileSystem(conf);
-        Path tmp = new Path(target.getParent(), "." + target.getName() + "." + UUID.randomUUID() + ".tmp");
-        if ("file".equals(fs.getScheme())) {
-            FileSystem raw = fs instanceof ChecksumFileSystem c ? c.getRawFileSystem() : fs;
-            try (FSDataOutputStream out = raw.create(tmp, false)) {
-                out.write(content);
-            }
-            raw.delete(new Path(target.getParent(), "." + target.getName() + ".crc"), false);
-            Files.move(Paths.get(raw.makeQualified(tmp).toUri()), Paths.get(raw.makeQualified(target).toUri()),
-                    StandardCopyOption.ATOMIC_MOVE);
-        } else {
-            try (FSDataOutputStream out = fs.create(tmp, false)) {
-                out.write(content);
-            }
-            FileContext.getFileContext(target.toUri(), conf).rename(tmp, target, Options.Rename.OVERWRITE);
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.anneal.core.InputException;
 import dev.anneal.core.config.ConfigException;
 import dev.anneal.core.config.IngestConfig;
 import dev.anneal.core.data.DatasetManifest;
+import dev.anneal.core.io.AtomicFiles;
 import dev.anneal.core.task.StableSplit;
 import dev.anneal.core.text.CharVocabulary;
 import dev.anneal.jobs.RunDirectory;
@@ -194,10 +195,10 @@ public final class IngestJob {
                 shards);
         try {
             if (existing == null && text) {
-                DatasetFiles.replaceAtomically(new Path(out, DatasetManifest.VOCABULARY_FILE), vocabulary.toJson(),
+                AtomicFiles.replace(new Path(out, DatasetManifest.VOCABULARY_FILE), vocabulary.toJson(),
                         hadoop);
             }
-            DatasetFiles.replaceAtomically(new Path(out, DatasetManifest.FILE), manifest.toJson(), hadoop);
+            AtomicFiles.replace(new Path(out, DatasetManifest.FILE), manifest.toJson(), hadoop);
         } catch (IOException e) {
             throw new InputException("cannot write " + new Path(out, DatasetManifest.FILE) + ": " + e.getMessage(), e);
         }
