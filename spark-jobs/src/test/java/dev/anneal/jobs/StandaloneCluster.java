@@ -4,12 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.SocketException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,10 +12,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -30,7 +23,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -76,8 +68,8 @@ public final class StandaloneCluster implements AutoCloseable {
         this.dir = options.dir.toAbsolutePath().normalize();
         this.sparkHome = dir.resolve("spark-home");
         this.logs = dir.resolve("logs");
-        this.masterPort = freePort();
-        this.masterWebUiPort = freePort();
+        this.masterPort = LoopbackPorts.freePort();
+        this.masterWebUiPort = LoopbackPorts.freePort();
     }
 
     public static Builder builder(Path dir) {
@@ -270,14 +262,14 @@ public final class StandaloneCluster implements AutoCloseable {
      * once their parent is gone they are no longer its descendants.
      */
     public void stop(Process p, Duration grace) throws InterruptedException {
-        List<ProcessHandle> tree = tree(p.toHandle());
+        List<ProcessHandle> tree = ProcessTrees.tree(p.toHandle());
         synchronized (this) {
             seen.addAll(tree);
         }
         p.destroy();
         long deadline = System.nanoTime() + grace.toNanos();
         for (ProcessHandle h : tree) {
-            awaitExit(h, Math.max(0, deadline - System.nanoTime()));
+            ProcessTrees.awaitExit(h, Math.max(0, deadline - System.nanoTime()));
         }
         for (ProcessHandle h : tree) {
             if (h.isAlive()) {
@@ -285,15 +277,7 @@ public final class StandaloneCluster implements AutoCloseable {
             }
         }
         for (ProcessHandle h : tree) {
-            awaitExit(h, TimeUnit.SECONDS.toNanos(10));
-        }
-    }
-
-    private static void awaitExit(ProcessHandle h, long nanos) throws InterruptedException {
-        try {
-            h.onExit().get(nanos, TimeUnit.NANOSECONDS);
-        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-            // still alive: the caller decides
+            ProcessTrees.awaitExit(h, TimeUnit.SECONDS.toNanos(10));
         }
     }
 
@@ -311,12 +295,6 @@ public final class StandaloneCluster implements AutoCloseable {
         }
         strays().forEach(alive::add);
         return List.copyOf(alive);
-    }
-
-    /** A line per process: pid and command line, for assertion messages. */
-    public static String describe(List<ProcessHandle> processes) {
-        return processes.stream().map(h -> h.pid() + " " + h.info().commandLine().orElse("?"))
-                .collect(Collectors.joining("\n"));
     }
 
     /** The last {@code lines} lines of every log file: the daemons', submissions', and each executor's. */
@@ -378,51 +356,11 @@ public final class StandaloneCluster implements AutoCloseable {
         }
     }
 
-    /** A free TCP port on 127.0.0.1 (free when asked; the usual small race with other processes remains). */
-    public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** A base UDP port on 127.0.0.1 such that it and the next {@code count - 1} ports are free. */
-    public static int freeUdpPorts(int count) {
-        for (int attempt = 0; attempt < 100; attempt++) {
-            List<DatagramSocket> held = new ArrayList<>();
-            try {
-                DatagramSocket first = new DatagramSocket(0, InetAddress.getByName(HOST));
-                held.add(first);
-                int base = first.getLocalPort();
-                if (base + count > 65535) {
-                    continue;
-                }
-                boolean free = true;
-                for (int i = 1; i < count && free; i++) {
-                    try {
-                        held.add(new DatagramSocket(base + i, InetAddress.getByName(HOST)));
-                    } catch (SocketException e) {
-                        free = false;
-                    }
-                }
-                if (free) {
-                    return base;
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } finally {
-                held.forEach(DatagramSocket::close);
-            }
-        }
-        throw new IllegalStateException("no " + count + " consecutive free UDP ports found");
-    }
-
     // ---------------------------------------------------------------------------------------------------------------
 
     private void startDaemons() throws IOException, InterruptedException {
-        buildSparkHome();
+        StandInSparkHome.build(sparkHome, options.sparkJars);
+        Files.createDirectories(dir.resolve("driver-local"));
         long deadline = System.nanoTime() + options.startTimeout.toNanos();
         List<String> masterArgs = new ArrayList<>(List.of("--host", HOST, "--port", String.valueOf(masterPort),
                 "--webui-port", String.valueOf(masterWebUiPort)));
@@ -509,52 +447,6 @@ public final class StandaloneCluster implements AutoCloseable {
                 + lastError + "\n" + logReport(60));
     }
 
-    private void buildSparkHome() throws IOException {
-        Path jars = Files.createDirectories(sparkHome.resolve("jars"));
-        Files.createDirectories(sparkHome.resolve("conf"));
-        Files.createDirectories(dir.resolve("driver-local"));
-        Path bin = Files.createDirectories(sparkHome.resolve("bin"));
-        Set<String> names = new LinkedHashSet<>();
-        for (Path jar : options.sparkJars != null ? options.sparkJars : buildClasspath()) {
-            if (!Files.isRegularFile(jar)) {
-                throw new IOException("Spark jar not found: " + jar);
-            }
-            if (names.add(jar.getFileName().toString())) {
-                Files.createSymbolicLink(jars.resolve(jar.getFileName()), jar);
-            }
-        }
-        Path submit = bin.resolve("spark-submit");
-        try (InputStream in = StandaloneCluster.class.getResourceAsStream("/standalone-cluster/spark-submit")) {
-            if (in == null) {
-                throw new IOException("test resource standalone-cluster/spark-submit is missing");
-            }
-            Files.copy(in, submit);
-        }
-        Files.setPosixFilePermissions(submit, PosixFilePermissions.fromString("rwxr-xr-x"));
-    }
-
-    /** The jars a Spark 3.5 distribution holds, as the build lists them (see spark-jobs/pom.xml). */
-    private static List<Path> buildClasspath() throws IOException {
-        Path target = Path.of("target").toAbsolutePath();
-        List<Path> jars = new ArrayList<>();
-        for (String file : List.of("provided-classpath.txt", "spark-shared-classpath.txt")) {
-            Path list = target.resolve(file);
-            if (!Files.isRegularFile(list)) {
-                throw new IOException(list + " is missing: it is written in the package phase (mvn verify)");
-            }
-            Arrays.stream(Files.readString(list).strip().split(java.io.File.pathSeparator))
-                    .filter(s -> !s.isBlank()).map(Path::of).forEach(jars::add);
-        }
-        return jars;
-    }
-
-    private static List<ProcessHandle> tree(ProcessHandle root) {
-        List<ProcessHandle> all = new ArrayList<>();
-        all.add(root);
-        root.descendants().forEach(all::add);
-        return all;
-    }
-
     /** Processes not started here whose command line names this cluster's directory (orphaned executors). */
     private List<ProcessHandle> strays() {
         String marker = dir.toString();
@@ -570,7 +462,7 @@ public final class StandaloneCluster implements AutoCloseable {
         List<ProcessHandle> all = new ArrayList<>();
         synchronized (this) {
             for (Launched l : launched) {
-                all.addAll(tree(l.process().toHandle()));
+                all.addAll(ProcessTrees.tree(l.process().toHandle()));
             }
             seen.addAll(all);
         }
@@ -578,7 +470,7 @@ public final class StandaloneCluster implements AutoCloseable {
         all.forEach(ProcessHandle::destroyForcibly);
         try {
             for (ProcessHandle h : all) {
-                awaitExit(h, TimeUnit.SECONDS.toNanos(10));
+                ProcessTrees.awaitExit(h, TimeUnit.SECONDS.toNanos(10));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

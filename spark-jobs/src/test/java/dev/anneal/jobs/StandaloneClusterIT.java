@@ -104,7 +104,7 @@ class StandaloneClusterIT {
             }
         }
         assertTrue(left.isEmpty(), "processes left after the cluster was stopped:\n"
-                + StandaloneCluster.describe(left));
+                + ProcessTrees.describe(left));
     }
 
     @Test
@@ -144,7 +144,7 @@ class StandaloneClusterIT {
     @Tag("gradient-sharing")
     void gradientSharingTrainsInTwoExecutorsOnTwoWorkers() throws Exception {
         // The driver's transport listens on the base port, executor n on base + 1 + n.
-        int base = StandaloneCluster.freeUdpPorts(4);
+        int base = LoopbackPorts.freeUdpPorts(4);
         Run run = pretrain("gradient-sharing", List.of("training.gradientSharing.port=" + base));
         assertExecutorsRanTasks(run);
         run.executors().forEach((executor, stderr) -> {
@@ -418,7 +418,7 @@ class StandaloneClusterIT {
             Thread.sleep(500);
         }
         fail(engine + ": executors still running a minute after the application ended:\n"
-                + StandaloneCluster.describe(left));
+                + ProcessTrees.describe(left));
     }
 
     private static Set<String> appIds(JsonNode state) {

@@ -2,6 +2,7 @@ package dev.anneal.jobs.deploy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.anneal.jobs.ProcessTrees;
 import dev.anneal.jobs.StandaloneCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,7 +69,7 @@ class DeployIT {
                 Files.deleteIfExists(jar);
             }
         }
-        assertTrue(cluster.survivors().isEmpty(), StandaloneCluster.describe(cluster.survivors()));
+        assertTrue(cluster.survivors().isEmpty(), ProcessTrees.describe(cluster.survivors()));
     }
 
     private record Ran(int code, String out, String err) {
