@@ -48,7 +48,7 @@ public final class LanguageModelThroughput {
                 .take(windows / batch));
         int total = minibatches.stream().mapToInt(DataSet::numExamples).sum();
         LstmLanguageModelSpec spec = new LstmLanguageModelSpec(vocabulary.size(), 32, 128, 1);
-        String engineName = mode.equals("averaging") ? TrainingSettings.PARAMETER_AVERAGING : mode;
+        String engineName = mode.equals("averaging") || mode.equals("single") ? TrainingSettings.PARAMETER_AVERAGING : mode;
         TrainingSettings training = TrainingSettings.parameterAveraging(1, batch, 0.005, 5,
                 cores, 2).with(engineName, GradientSharingSettings.loopback());
 
