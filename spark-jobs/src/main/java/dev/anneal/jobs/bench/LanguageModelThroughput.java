@@ -48,7 +48,9 @@ public final class LanguageModelThroughput {
                 .take(windows / batch));
         int total = minibatches.stream().mapToInt(DataSet::numExamples).sum();
         LstmLanguageModelSpec spec = new LstmLanguageModelSpec(vocabulary.size(), 32, 128, 1);
-        String engineName = mode.equals("averaging") || mode.equals("single") ? TrainingSettings.PARAMETER_AVERAGING : mode;
+        // "single" trains without an engine; the settings are then unused but must still name a valid one.
+        String engineName = mode.equals("averaging") || mode.equals("single")
+                ? TrainingSettings.PARAMETER_AVERAGING : mode;
         TrainingSettings training = TrainingSettings.parameterAveraging(1, batch, 0.005, 5,
                 cores, 2).with(engineName, GradientSharingSettings.loopback());
 
