@@ -1,5 +1,6 @@
 package dev.anneal.jobs.bench;
 
+import dev.anneal.core.config.GradientSharingSettings;
 import dev.anneal.core.config.TrainingSettings;
 import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.core.text.CharVocabulary;
@@ -17,13 +18,14 @@ import org.nd4j.linalg.learning.config.Adam;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
- * Pretraining throughput of the demo's language model on the first minibatches of a corpus, in one of two modes:
- * {@code single} fits them in this JVM with plain DL4J, {@code averaging} with Anneal's parameter-averaging engine in
- * Spark local mode. ND4J's native thread count comes from {@code OMP_NUM_THREADS}, which only a new process can
+ * Pretraining throughput of the demo's language model on the first minibatches of a corpus: {@code single} fits them
+ * in this JVM with plain DL4J, {@code averaging} (or an engine's name, e.g. {@code local-sgd}) with one of Anneal's
+ * engines in Spark local mode. Prints a summary line and a {@code RESULT {json}} line for {@code scripts/bench}. ND4J's native thread count comes from {@code OMP_NUM_THREADS}, which only a new process can
  * change, so {@code scripts/bench-pretrain} runs each mode in its own JVM and alternates them.
- * Usage: {@code LanguageModelThroughput single|averaging corpus windows runs}.
+ * Usage: {@code LanguageModelThroughput single|averaging|ENGINE corpus windows runs}.
  */
 public final class LanguageModelThroughput {
     private LanguageModelThroughput() {
@@ -46,8 +48,11 @@ public final class LanguageModelThroughput {
                 .take(windows / batch));
         int total = minibatches.stream().mapToInt(DataSet::numExamples).sum();
         LstmLanguageModelSpec spec = new LstmLanguageModelSpec(vocabulary.size(), 32, 128, 1);
+        // "single" trains without an engine; the settings are then unused but must still name a valid one.
+        String engineName = mode.equals("averaging") || mode.equals("single")
+                ? TrainingSettings.PARAMETER_AVERAGING : mode;
         TrainingSettings training = TrainingSettings.parameterAveraging(1, batch, 0.005, 5,
-                cores, 2);
+                cores, 2).with(engineName, GradientSharingSettings.loopback());
 
         double[] rates = new double[runs];
         // The first pass warms up the JIT, ND4J's native code and Spark; it is not counted.
@@ -70,9 +75,14 @@ public final class LanguageModelThroughput {
         }
         Arrays.sort(rates);
         System.out.printf("%s OMP_NUM_THREADS=%s: %d windows of %d characters, LSTM 1x128; windows/s %s, median %.0f%n",
-                mode.equals("single") ? "single JVM" : "parameter averaging local[" + cores + "]",
+                mode.equals("single") ? "single JVM" : engineName + " local[" + cores + "]",
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"), total, windowLength + 1,
                 Arrays.toString(Arrays.stream(rates).map(Math::rint).toArray()), rates[runs / 2]);
+        System.out.printf(Locale.ROOT, "RESULT {\"model\":\"lstm-lm\",\"mode\":\"%s\",\"threads\":\"%s\",\"workers\":%d,"
+                        + "\"vocab\":%d,\"windows\":%d,\"parameters\":%d,\"windowsPerSecond\":%s}%n",
+                mode.equals("single") ? "single" : engineName, System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"),
+                mode.equals("single") ? 1 : cores, vocabulary.size(), total,
+                spec.build(42, new Adam(0.005), DataType.FLOAT).numParams(), Arrays.toString(rates));
         spark.stop();
     }
 }

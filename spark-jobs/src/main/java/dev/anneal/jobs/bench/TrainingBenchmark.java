@@ -1,0 +1,131 @@
+package dev.anneal.jobs.bench;
+
+import dev.anneal.core.config.GradientSharingSettings;
+import dev.anneal.core.config.TrainingSettings;
+import dev.anneal.core.net.CnnSpec;
+import dev.anneal.core.net.Loss;
+import dev.anneal.core.net.MlpSpec;
+import dev.anneal.core.net.NetworkSpec;
+import dev.anneal.jobs.SparkSetup;
+import dev.anneal.jobs.engine.TrainingEngine;
+import dev.anneal.jobs.engine.TrainingEngines;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
+import org.nd4j.linalg.learning.config.Adam;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Training throughput and time to a target test accuracy of one of {@code scripts/bench}'s Fashion-MNIST models
+ * (Adam 1e-3, batch 128 per worker), in one configuration: plain DL4J in this JVM or one of Anneal's engines in
+ * Spark. Trains on the first {@code SAMPLES} training images for {@code EPOCHS} passes, measures test accuracy on
+ * the 10,000 test images after each pass (not timed), and prints one {@code RESULT {json}} line.
+ *
+ * <p>Usage: {@code TrainingBenchmark mlp|cnn single|parameter-averaging|gradient-sharing|local-sgd FASHION_MNIST_DIR
+ * EPOCHS SAMPLES TARGET [WORKERS] [AVERAGING_FREQUENCY]}; the master comes from spark-submit, or is
+ * {@code local[WORKERS]}.
+ */
+public final class TrainingBenchmark {
+    static final int BATCH = 128;
+    private static final double LEARNING_RATE = 1e-3;
+
+    private TrainingBenchmark() {
+    }
+
+    /** The benchmark's models: the MLP 784-512-256-10 and small CNN. */
+    static NetworkSpec model(String name) {
+        return switch (name) {
+            case "mlp" -> new MlpSpec(784, List.of(512, 256), 10, Loss.SOFTMAX_CROSS_ENTROPY);
+            case "cnn" -> new CnnSpec(28, 28, 1, List.of(32, 64), 5, 256, 10, Loss.SOFTMAX_CROSS_ENTROPY);
+            default -> throw new IllegalArgumentException("unknown model " + name + " (mlp or cnn)");
+        };
+    }
+
+    public static void main(String[] args) throws IOException {
+        String modelName = args[0];
+        String mode = args[1];
+        Path dir = Path.of(args[2]);
+        int epochs = Integer.parseInt(args[3]);
+        int samples = Integer.parseInt(args[4]);
+        double target = Double.parseDouble(args[5]);
+        int workers = args.length > 6 ? Integer.parseInt(args[6]) : 2;
+        int frequency = args.length > 7 ? Integer.parseInt(args[7]) : 5;
+
+        List<DataSet> all = EngineBenchmark.minibatches(dir.resolve("train-images-idx3-ubyte.gz"),
+                dir.resolve("train-labels-idx1-ubyte.gz"), BATCH);
+        List<DataSet> train = new ArrayList<>(all.subList(0, Math.min(all.size(), (samples + BATCH - 1) / BATCH)));
+        DataSet test = DataSet.merge(EngineBenchmark.minibatches(dir.resolve("t10k-images-idx3-ubyte.gz"),
+                dir.resolve("t10k-labels-idx1-ubyte.gz"), 10_000));
+        long trained = train.stream().mapToLong(DataSet::numExamples).sum();
+        ComputationGraph graph = model(modelName).build(42, new Adam(LEARNING_RATE), DataType.FLOAT);
+
+        List<Double> rates = new ArrayList<>();
+        List<Double> accuracies = new ArrayList<>();
+        List<Double> bytesPerIteration = new ArrayList<>();
+        double trainSeconds = 0;
+        double toTarget = Double.NaN;
+        String master = "none";
+        SparkSession spark = null;
+        TrainingEngine engine = null;
+        JavaRDD<DataSet> data = null;
+        if (!mode.equals("single")) {
+            spark = SparkSetup.session("bench", System.getProperty("spark.master") == null
+                    ? "local[" + workers + "]" : "");
+            JavaSparkContext sc = SparkSetup.context(spark);
+            master = sc.master();
+            TrainingSettings training = TrainingSettings.parameterAveraging(epochs, BATCH, LEARNING_RATE, frequency,
+                    workers, 2).with(mode, GradientSharingSettings.loopback()
+                    .withThreshold(GradientSharingSettings.ADAPTIVE, 1e-3));
+            data = sc.parallelize(train, workers).persist(StorageLevel.MEMORY_ONLY());
+            data.count();
+            engine = TrainingEngines.create(sc, graph, training, 42);
+        }
+        long iterations = (train.size() + workers - 1) / workers;
+        for (int e = 0; e < epochs; e++) {
+            long t0 = System.nanoTime();
+            if (engine == null) {
+                for (DataSet ds : train) {
+                    graph.fit(ds);
+                }
+            } else {
+                graph = engine.fitEpoch(data);
+                bytesPerIteration.add(engine.lastTraffic().modelBytes() / (double) iterations);
+            }
+            double s = (System.nanoTime() - t0) / 1e9;
+            trainSeconds += s;
+            rates.add(trained / s);
+            Evaluation eval = graph.evaluate(new SingletonDataSetIterator(test));
+            accuracies.add(eval.accuracy());
+            if (Double.isNaN(toTarget) && eval.accuracy() >= target) {
+                toTarget = trainSeconds;
+            }
+            System.err.printf(Locale.ROOT, "epoch %d: %.0f samples/s, test accuracy %.4f%n", e + 1, trained / s,
+                    eval.accuracy());
+        }
+        if (engine != null) {
+            engine.close();
+        }
+        System.out.printf(Locale.ROOT, "RESULT {\"model\":\"%s\",\"mode\":\"%s\",\"threads\":\"%s\",\"master\":\"%s\","
+                        + "\"workers\":%d,\"averagingFrequency\":%d,\"epochs\":%d,\"samples\":%d,\"parameters\":%d,"
+                        + "\"samplesPerSecond\":%s,\"testAccuracy\":%s,\"target\":%s,\"secondsToTarget\":%s,"
+                        + "\"trainSeconds\":%.3f,\"bytesPerIteration\":%s}%n", modelName, mode,
+                System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"), master,
+                mode.equals("single") ? 1 : workers, frequency, epochs, trained, graph.numParams(), rates, accuracies,
+                target, Double.isNaN(toTarget) ? "null" : String.format(Locale.ROOT, "%.3f", toTarget), trainSeconds,
+                bytesPerIteration);
+        if (spark != null) {
+            spark.stop();
+        }
+    }
+}
