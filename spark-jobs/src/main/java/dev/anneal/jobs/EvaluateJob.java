@@ -69,8 +69,7 @@ public final class EvaluateJob {
     private static Result evaluate(SparkSession spark, EvaluateConfig config, FineTunedModel model,
                                    AtomicOutput out) {
         long started = System.nanoTime();
-        ScoringInput input = ScoringInput.read(spark, config.input(), model.inputField(), model.labelField(),
-                config.split(), model.labels());
+        ScoringInput input = ScoringInput.read(spark, config.input(), model, config.split(), model.labels());
         InputKind kind = InputKinds.of(model, input.schema(), config.input());
         int label = InputKinds.index(input.schema(), model.labelField(), config.input());
         int corrupt = input.corruptIndex();

@@ -55,8 +55,7 @@ public final class PredictJob {
     private static Result predict(SparkSession spark, PredictConfig config, FineTunedModel model,
                                   AtomicOutput out) {
         long started = System.nanoTime();
-        ScoringInput input = ScoringInput.read(spark, config.input(), model.inputField(), model.labelField(),
-                "test", List.of());
+        ScoringInput input = ScoringInput.read(spark, config.input(), model, "test", List.of());
         InputKind kind = InputKinds.of(model, input.schema(), config.input());
         List<String> kept = config.idField().isEmpty() ? input.columns() : List.of(config.idField());
         int[] keptIndex = new int[kept.size()];

@@ -218,6 +218,15 @@ class EvaluatePredictTest {
                 .parquet(dataset.resolve("shards").toString())
                 .filter("split = 'test'").count();
         assertTrue(testRows > 0 && testRows < GOOD, "test rows " + testRows);
+        // Its text comes back as the characters a model reads: the first text.maxLength of each record.
+        Set<String> firstTen = new HashSet<>();
+        for (String line : Files.readAllLines(labeled)) {
+            firstTen.add(((String) JSON.readValue(line, Map.class).get("text")).substring(0, 10));
+        }
+        List<String> cut = dev.anneal.jobs.data.ShardedCorpus.open(SPARK.session(), dataset.toString())
+                .labeledText(10).map(t -> t._2().text()).collect();
+        assertEquals(GOOD, cut.size());
+        assertEquals(firstTen, new HashSet<>(cut));
         EvaluateJob.Result fromDataset = EvaluateJob.run(EvaluateConfig.SCHEMA.load(null, List.of(
                 "input=" + dataset, "output=" + dir.resolve("eval-dataset"), "checkpoint=" + binaryModel)), false);
         assertEquals(testRows, fromDataset.scored());

@@ -25,8 +25,8 @@ import static org.apache.spark.sql.functions.lit;
 
 /**
  * A table to score, as rows: Parquet, JSON Lines (a line that is not JSON keeps its text in
- * {@value #CORRUPT}) or a dataset directory's split (a text dataset's tokens decoded to text; an image dataset's
- * pixels with the label's name). Every row carries the file it came
+ * {@value #CORRUPT}) or a dataset directory's split (a text dataset's tokens decoded to the characters the model
+ * reads; an image dataset's pixels with the label's name). Every row carries the file it came
  * from in {@value #FILE}, so a quarantined row names its file.
  *
  * @param columns the input's own columns, without the two above
@@ -39,13 +39,16 @@ public record ScoringInput(String input, Dataset<Row> table, List<String> column
     public static final String NOT_JSON = "not valid JSON";
 
     /**
-     * @param field  the model's input column (text, or image bytes)
+     * @param model  what it is read for: its input and label fields and, for a text dataset, the characters it
+     *               reads (the rest of each record is not decoded)
      * @param labels for an image dataset, the labels to keep: the images of other labels are left out, as fine-tuning
      *               leaves them out, and counted in {@link #leftOut}; empty = keep every image
      */
-    public static ScoringInput read(SparkSession spark, String input, String field, String labelField,
-                                    String split, List<String> labels) {
+    public static ScoringInput read(SparkSession spark, String input, FineTunedModel model, String split,
+                                    List<String> labels) {
         var hadoop = spark.sparkContext().hadoopConfiguration();
+        String field = model.inputField();
+        String labelField = model.labelField();
         Dataset<Row> df;
         long leftOut = 0;
         if (ImageRecords.isImageDataset(input, hadoop)) {
@@ -58,7 +61,7 @@ public record ScoringInput(String input, Dataset<Row> table, List<String> column
         } else if (DatasetFiles.isDataset(input, hadoop)) {
             StructType schema = new StructType().add(field, DataTypes.StringType)
                     .add(labelField, DataTypes.IntegerType);
-            var rows = ShardedCorpus.open(spark, input).labeledText().filter(t -> t._1().equals(split))
+            var rows = ShardedCorpus.open(spark, input).labeledText(model.maxLength()).filter(t -> t._1().equals(split))
                     .map(t -> RowFactory.create(t._2().text(), t._2().label()));
             df = spark.createDataFrame(rows, schema).withColumn(FILE, lit(input + " (" + split + ")"));
         } else if (LabeledTextSource.isParquet(input, hadoop)) {
