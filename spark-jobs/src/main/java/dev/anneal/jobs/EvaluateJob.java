@@ -69,8 +69,7 @@ public final class EvaluateJob {
     private static Result evaluate(SparkSession spark, EvaluateConfig config, FineTunedModel model,
                                    AtomicOutput out) {
         long started = System.nanoTime();
-        ScoringInput input = ScoringInput.read(spark, config.input(), model.inputField(), model.labelField(),
-                config.split());
+        ScoringInput input = ScoringInput.read(spark, config.input(), model, config.split(), model.labels());
         InputKind kind = InputKinds.of(model, input.schema(), config.input());
         int label = InputKinds.index(input.schema(), model.labelField(), config.input());
         int corrupt = input.corruptIndex();
@@ -85,9 +84,9 @@ public final class EvaluateJob {
                 return labelField + ": " + e.getMessage();
             }
         };
-        LOG.info("evaluate: {} ({} task, labels {}) on {}; field {}, label {}, {} characters, threshold {}",
-                model.dir(), task, labels, config.input(), model.inputField(), labelField, model.maxLength(),
-                model.threshold());
+        LOG.info("evaluate: {} ({} task, labels {}) on {}; {}, label {}, threshold {}{}", model.dir(), task,
+                labels, config.input(), kind, labelField, model.threshold(), input.leftOut() == 0 ? ""
+                        : "; " + input.leftOut() + " images of other labels left out");
         BroadcastModel broadcast = BroadcastModel.of(SparkSetup.context(spark), model.checkpoint().graph());
         JavaRDD<Row> rows = input.rows(spark.sparkContext().defaultParallelism());
         JavaRDD<Scorer.Scored> scored = Scorer.score(rows, broadcast, kind,
@@ -115,7 +114,13 @@ public final class EvaluateJob {
             metrics.put("checkpoint", model.dir());
             metrics.put("input", config.input());
             metrics.put("threshold", threshold);
-            metrics.put("records", Map.of("scored", counts.count(), "quarantined", quarantined));
+            Map<String, Object> records = new LinkedHashMap<>();
+            records.put("scored", counts.count());
+            records.put("quarantined", quarantined);
+            if (input.leftOut() > 0) {
+                records.put("otherLabels", input.leftOut());
+            }
+            metrics.put("records", records);
             if (quarantined > 0) {
                 metrics.put("quarantineReasons", Quarantine.reasons(scored));
             }

@@ -159,7 +159,7 @@ public final class FinetuneJob {
                 throw new ConfigException("task.type=" + task.task() + ": a dataset directory as --input carries "
                         + "0/1 labels; give the labeled JSON Lines or Parquet for this task");
             }
-            records = ShardedCorpus.open(spark, config.input()).labeledText()
+            records = ShardedCorpus.open(spark, config.input()).labeledText(config.maxLength())
                     .map(t -> new Tuple2<>(t._1(), new TaskRecord(t._2().text(), new float[] {t._2().label()})));
         } else {
             records = TaskRecordSource.read(spark, config.input(), config.textField(), config.labelField(), parquet,

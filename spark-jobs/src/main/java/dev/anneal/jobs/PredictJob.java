@@ -55,8 +55,7 @@ public final class PredictJob {
     private static Result predict(SparkSession spark, PredictConfig config, FineTunedModel model,
                                   AtomicOutput out) {
         long started = System.nanoTime();
-        ScoringInput input = ScoringInput.read(spark, config.input(), model.inputField(), model.labelField(),
-                "test");
+        ScoringInput input = ScoringInput.read(spark, config.input(), model, "test", List.of());
         InputKind kind = InputKinds.of(model, input.schema(), config.input());
         List<String> kept = config.idField().isEmpty() ? input.columns() : List.of(config.idField());
         int[] keptIndex = new int[kept.size()];
@@ -67,9 +66,8 @@ public final class PredictJob {
         List<StructField> added = head.fields(kept, config.input());
         StructType schema = Predictions.schema(input.schema(), kept, added);
         int corrupt = input.corruptIndex();
-        LOG.info("predict: {} ({} task, labels {}) on {}; field {}, {} characters, threshold {}", model.dir(),
-                model.task(), model.labels(), config.input(), model.inputField(), model.maxLength(),
-                model.threshold());
+        LOG.info("predict: {} ({} task, labels {}) on {}; {}, threshold {}", model.dir(), model.task(),
+                model.labels(), config.input(), kind, model.threshold());
 
         BroadcastModel broadcast = BroadcastModel.of(SparkSetup.context(spark), model.checkpoint().graph());
         JavaRDD<Row> rows = input.rows(spark.sparkContext().defaultParallelism());

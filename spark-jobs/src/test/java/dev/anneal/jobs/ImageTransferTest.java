@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Transfer on real images, end to end in local[2] Spark: the Fashion-MNIST sample of {@code data-samples/} is
  * ingested (its t10k file as the test split), a tiny CNN is pretrained on classes 0–4 through {@code anneal
  * pretrain}, then fine-tuned on classes 5–9 from 100 labelled images through {@code anneal finetune}, with the
- * convolutions frozen and a new 5-way head.
+ * convolutions frozen and a new 5-way head; {@code anneal evaluate} and {@code anneal predict} then score the
+ * fine-tuned CNN ({@link ImageScoringChecks}).
  */
 class ImageTransferTest {
     @RegisterExtension
@@ -41,6 +42,7 @@ class ImageTransferTest {
     private static String dataset;
     private static PretrainJob.Result interrupted;
     private static PretrainJob.Result pretrained;
+    private static FinetuneJob.Result tuned;
 
     @BeforeAll
     static void pretrain() {
@@ -50,6 +52,7 @@ class ImageTransferTest {
         // Two invocations: the first stops after a budget of steps inside epoch 2, the second continues from it.
         interrupted = pretrainRun("training.stepsPerRun=20");
         pretrained = pretrainRun("training.stepsPerRun=0");
+        tuned = finetune("tuned", "task.init=pretrained");
     }
 
     private static PretrainJob.Result pretrainRun(String budget) {
@@ -84,7 +87,6 @@ class ImageTransferTest {
         assertTrue(pretrained.trainWindows() > 400 && pretrained.trainWindows() < 586,
                 "training images of classes 0-4: " + pretrained.trainWindows());
 
-        FinetuneJob.Result tuned = finetune("tuned", "task.init=pretrained");
         Map<?, ?> test = (Map<?, ?>) tuned.metrics().get("test");
         Map<?, ?> baseline = (Map<?, ?>) tuned.metrics().get("baseline");
         Map<?, ?> records = (Map<?, ?>) tuned.metrics().get("records");
@@ -106,6 +108,11 @@ class ImageTransferTest {
         assertNotEquals(a.getLayer("dense").params(), b.getLayer("dense").params(), "dense was fine-tuned");
         assertEquals(5, b.getLayer("head").getParam("W").columns(), "a new 5-way head");
         assertEquals("image-classifier", after.info().networkKind());
+    }
+
+    @Test
+    void evaluateAndPredictScoreTheFineTunedCnnOnTheDatasetAndOnAParquetTable() throws Exception {
+        ImageScoringChecks.run(SPARK.session(), dir, dataset, tuned);
     }
 
     @Test

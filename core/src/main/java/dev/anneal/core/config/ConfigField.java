@@ -151,7 +151,9 @@ public record ConfigField(String key, Type type, Object defaultValue, String des
         if (defaultValue instanceof List<?> l) {
             return "[" + String.join(", ", l.stream().map(String::valueOf).toList()) + "]";
         }
-        String s = String.valueOf(defaultValue);
+        // 0.0005, not Double.toString's 5.0E-4 (which it writes below 0.001).
+        String s = defaultValue instanceof Double d && d != 0 && Math.abs(d) < 1e-3
+                ? java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString() : String.valueOf(defaultValue);
         return s.isEmpty() ? "(none)" : s;
     }
 }

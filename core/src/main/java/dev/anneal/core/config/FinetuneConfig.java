@@ -34,6 +34,8 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                              int trainExamples, String init, TrainingSettings training, FinetuneSettings finetune) {
     public static final List<String> POOLING = List.of("mean", "max", "last");
     public static final List<String> INITS = List.of("pretrained", "random");
+    /** Fine-tuning's default learning rate: a tenth of pretraining's. */
+    public static final double LEARNING_RATE = 0.0005;
 
     public FinetuneConfig {
         Require.present("input", input, "--input");
@@ -110,7 +112,11 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                         "pretrained = start from the checkpoint's weights; random = the checkpoint's architecture (and "
                                 + "vocabulary) with every weight initialised afresh from seed: the no-pretraining "
                                 + "baseline.")));
-        f.addAll(TrainingSettings.fields(6, 32, 0.01, 5));
+        f.addAll(TrainingSettings.fields(6, 32, LEARNING_RATE, 5));
+        f.replaceAll(c -> !c.key().equals("training.learningRate") ? c : ConfigField.decimal(c.key(), LEARNING_RATE,
+                "Adam's learning rate; the default is a tenth of pretraining's (0.005), so that fine-tuning adjusts "
+                        + "what pretraining learned rather than overwriting it; task.learningRates scales it per "
+                        + "layer group (docs/FINETUNING.md)."));
         f.addAll(FinetuneSettings.fields());
         return f;
     }

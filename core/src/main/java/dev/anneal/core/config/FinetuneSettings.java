@@ -153,8 +153,8 @@ public record FinetuneSettings(String task, List<String> labels, String regressi
                                 + "0 = none."),
                 ConfigField.list("task.learningRates", List.of(),
                         "Per-layer-group factors on training.learningRate, group=factor; groups encoder, adapters, "
-                                + "head or a layer name. [encoder=0.05] puts the pretrained encoder 10x below "
-                                + "pretraining's default rate (docs/FINETUNING.md)."),
+                                + "head or a layer name; a factor of 0 holds a group still. [head=20] trains a new "
+                                + "head 20x faster than the pretrained layers (docs/FINETUNING.md)."),
                 ConfigField.decimal("schedule.warmup", 0.0,
                         "Share of the training steps over which the learning rate rises linearly from 0."),
                 ConfigField.choice("schedule.decay", "constant", DECAYS,

@@ -10,6 +10,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.util.Iterator;
@@ -82,26 +83,35 @@ public final class ShardedCorpus implements PretrainCorpus {
     }
 
     /**
-     * The records of a labeled text dataset with their split, as text again (decoded with the dataset's vocabulary,
-     * so a model with another vocabulary reads them in its own ids; a character outside the dataset's vocabulary
-     * comes back as U+FFFD). A binary task needs exactly two declared labels: index 1 is the positive class.
+     * The records of a labeled text dataset with their split, as text again: the first {@code maxLength} characters
+     * of each, the most a classifier reads (decoded with the dataset's vocabulary, so a model with another vocabulary
+     * reads them in its own ids; a character outside the dataset's vocabulary comes back as U+FFFD). Only those
+     * token ids leave Parquet: the rest of a long e-mail is never copied, boxed or decoded. A binary task needs
+     * exactly two declared labels: index 1 is the positive class.
      */
-    public JavaRDD<scala.Tuple2<String, LabeledText>> labeledText() {
+    public JavaRDD<scala.Tuple2<String, LabeledText>> labeledText(int maxLength) {
         if (!manifest.kind().equals("labeled-text") || manifest.labels().size() != 2) {
             throw new InputException(dir + ": a " + manifest.kind() + " dataset with labels " + manifest.labels()
                     + "; fine-tuning needs labeled text with two labels");
         }
+        if (maxLength < 1) {
+            throw new IllegalArgumentException("maxLength must be >= 1, got " + maxLength);
+        }
         CharVocabulary v = vocabulary;
         String[] paths = manifest.shards().stream().map(s -> new Path(dir, s.path()).toString())
                 .toArray(String[]::new);
-        return spark.read().parquet(paths).select("split", "label", "tokens").javaRDD().map(r -> {
-            List<Integer> ids = r.getList(2);
-            int[] a = new int[ids.size()];
-            for (int i = 0; i < a.length; i++) {
-                a[i] = ids.get(i);
-            }
-            return new scala.Tuple2<>(r.getString(0), new LabeledText(v.decode(a), r.getInt(1)));
-        });
+        // One id per character (ingest writes no padding), so the first maxLength ids are the first maxLength
+        // characters.
+        return spark.read().parquet(paths)
+                .select(col("split"), col("label"), functions.slice(col("tokens"), 1, maxLength)).javaRDD()
+                .map(r -> {
+                    List<Integer> ids = r.getList(2);
+                    int[] a = new int[ids.size()];
+                    for (int i = 0; i < a.length; i++) {
+                        a[i] = ids.get(i);
+                    }
+                    return new scala.Tuple2<>(r.getString(0), new LabeledText(v.decode(a), r.getInt(1)));
+                });
     }
 
     @Override

@@ -13,8 +13,9 @@ import java.util.Map;
 
 /**
  * A verified fine-tuned checkpoint with what scoring needs from its manifest: the task, the label names in output
- * order, the decision threshold, the input field, the label field and the characters the model reads, each taken
- * from the config unless the config leaves it empty.
+ * order, the decision threshold, the input field (the text column, or {@code task.imageField} for an image
+ * classifier), the label field and the characters the model reads, each taken from the config unless the config
+ * leaves it empty.
  */
 public record FineTunedModel(String dir, Checkpoint checkpoint, String task, List<String> labels, double threshold,
                              String inputField, String labelField, int maxLength) {
@@ -48,8 +49,9 @@ public record FineTunedModel(String dir, Checkpoint checkpoint, String task, Lis
                 : trained.get("threshold") instanceof Number n ? n.doubleValue() : 0.5;
         int maxLength = settings.maxLength() > 0 ? settings.maxLength()
                 : trained.get("maxLength") instanceof Number n ? n.intValue() : 256;
-        return new FineTunedModel(dir.toString(), c, t, labels, threshold,
-                orDefault(settings.textField(), trained.get("textField"), "text"),
+        String inputField = c.info().networkKind().equals(InputKinds.IMAGE_CLASSIFIER) ? settings.imageField()
+                : orDefault(settings.textField(), trained.get("textField"), "text");
+        return new FineTunedModel(dir.toString(), c, t, labels, threshold, inputField,
                 orDefault(labelField, trained.get("labelField"), "label"), maxLength);
     }
 
@@ -59,6 +61,11 @@ public record FineTunedModel(String dir, Checkpoint checkpoint, String task, Lis
 
     public String networkKind() {
         return checkpoint.info().networkKind();
+    }
+
+    /** The images an image classifier reads: {@code rows}, {@code cols}, {@code channels}; null for text. */
+    public Map<?, ?> image() {
+        return checkpoint.info().network().get("image") instanceof Map<?, ?> m ? m : null;
     }
 
     /** The head's width: 1 for binary and regression, the label count otherwise. */

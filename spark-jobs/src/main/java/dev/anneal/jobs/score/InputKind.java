@@ -15,10 +15,10 @@ public interface InputKind extends Serializable {
     /** What keeps this row from being scored (missing, empty or mistyped field), or {@code null} when it can be. */
     String problem(Row row);
 
-    /** The network's inputs and their masks (entries may be null) for rows {@link #problem} passed. */
+    /** The network's inputs and their masks for rows {@link #problem} passed. */
     Features features(List<Row> rows);
 
-    /** A minibatch's inputs, one array per network input, and their masks. */
+    /** A minibatch's inputs, one array per network input, and their masks (null when nothing is masked). */
     record Features(INDArray[] inputs, INDArray[] masks) {
     }
 }

@@ -6,11 +6,13 @@ import org.apache.spark.sql.types.StructType;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /** The {@link InputKind} that feeds a fine-tuned checkpoint, chosen by its network kind. */
 public final class InputKinds {
     public static final String TEXT_CLASSIFIER = "text-classifier";
-    public static final List<String> KINDS = List.of(TEXT_CLASSIFIER);
+    public static final String IMAGE_CLASSIFIER = "image-classifier";
+    public static final List<String> KINDS = List.of(TEXT_CLASSIFIER, IMAGE_CLASSIFIER);
 
     private InputKinds() {
     }
@@ -30,6 +32,15 @@ public final class InputKinds {
         return switch (model.networkKind()) {
             case TEXT_CLASSIFIER -> new TextInput(model.inputField(), index, model.checkpoint().vocabulary(),
                     model.maxLength());
+            case IMAGE_CLASSIFIER -> {
+                Map<?, ?> image = model.image();
+                if (image == null || ((Number) image.get("channels")).intValue() != 1) {
+                    throw new CheckpointException(model.dir() + ": the manifest's network.image is " + image
+                            + "; evaluate and predict read greyscale images (channels 1)");
+                }
+                yield new ImageInput(model.inputField(), index, ((Number) image.get("rows")).intValue(),
+                        ((Number) image.get("cols")).intValue());
+            }
             default -> throw new IllegalStateException(model.networkKind());
         };
     }

@@ -51,4 +51,10 @@ public final class TextInput implements InputKind {
         DataSet ds = ClassificationBatches.binary(tokens, new int[tokens.length], maxLength);
         return new Features(new INDArray[] {ds.getFeatures()}, new INDArray[] {ds.getFeaturesMaskArray()});
     }
+
+    /** For the job's log line. */
+    @Override
+    public String toString() {
+        return "text field " + field + ", " + maxLength + " characters";
+    }
 }
