@@ -116,23 +116,28 @@ public final class TextCorpus implements PretrainCorpus {
         int vocabSize = vocabulary.size();
         return lines.mapPartitions(it -> {
             // A partition's lines, joined by line breaks, cut into windows that overlap by one id.
-            Iterator<int[]> encoded = new Iterator<>() {
-                @Override
-                public boolean hasNext() {
-                    return it.hasNext();
-                }
-
-                @Override
-                public int[] next() {
-                    return vocabulary.encode(it.next());
-                }
-            };
-            Iterator<int[]> windows = new TokenWindows(encoded, vocabulary.id('\n'), windowLength + 1);
+            Iterator<int[]> windows = new TokenWindows(encoded(it, vocabulary), vocabulary.id('\n'),
+                    windowLength + 1);
             Iterator<int[]> kept = new FilteringIterator<>(windows,
                     w -> (StableSplit.of(Arrays.toString(w), validationFraction, 0) == StableSplit.VALIDATION)
                             == validation);
             return new BatchIterator<>(kept, batchSize,
                     batch -> LanguageModelBatches.languageModelBatch(batch.toArray(int[][]::new), vocabSize));
         });
+    }
+
+    /** The lines' ids, encoded one by one as they are read (static: the closure must not capture the corpus). */
+    private static Iterator<int[]> encoded(Iterator<String> lines, CharVocabulary vocabulary) {
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return lines.hasNext();
+            }
+
+            @Override
+            public int[] next() {
+                return vocabulary.encode(lines.next());
+            }
+        };
     }
 }
