@@ -101,13 +101,13 @@ final class Evaluation {
         if (stages == null) {
             throw new IllegalStateException(v.name() + " was evaluated on other data and no evaluate config is set");
         }
-        String why = recordedData instanceof Map<?, ?> d ? "its recorded evaluation was on " + d.get("input") + " ("
-                + d.get("selection") + ", sha256 " + d.get("sha256") + ")" : "it has no recorded evaluation";
+        String why = recordedData instanceof Map<?, ?> d ? "its recorded evaluation was on other data, "
+                + d.get("input") + " (" + d.get("selection") + ")" : "it has no recorded evaluation";
         InputFingerprint now = new InputFingerprint(String.valueOf(data.get("input")),
                 String.valueOf(data.get("selection")), String.valueOf(data.get("sha256")),
                 ((Number) data.get("files")).longValue(), ((Number) data.get("bytes")).longValue());
-        LOG.info("pipeline run {}: evaluating the current model {} on this run's data: {}", config.runId(), v.name(),
-                why);
+        LOG.info("pipeline run {}: the current model {} is measured on this run's data: {}", config.runId(),
+                v.name(), why);
         Map<String, Object> figures = measure(new Path(v.dir(), "model").toString(),
                 new Path(dir, "current-" + v.name()), now, "current model " + v.name());
         figures.put("version", v.name());

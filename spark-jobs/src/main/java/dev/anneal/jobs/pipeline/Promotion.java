@@ -111,8 +111,8 @@ final class Promotion {
                     .orElse(null), config.minImprovement());
             Map<String, Object> decided = new LinkedHashMap<>();
             decided.put("decision", d.promote() ? "promoted" : "rejected");
-            decided.put("reason", d.reason() + " on " + data.get("input") + " (" + data.get("selection") + ", "
-                    + candidateFigures.get("scored") + " records)" + (champion == null ? ""
+            decided.put("reason", d.reason() + "; measured on " + data.get("input") + " (" + data.get("selection")
+                    + ", " + candidateFigures.get("scored") + " records)" + (champion == null ? ""
                     : "; " + current.get().name() + "'s figure " + champion.get("source")));
             decided.put("metric", config.metric());
             decided.put("candidate", candidate);

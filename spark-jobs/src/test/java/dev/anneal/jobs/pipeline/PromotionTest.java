@@ -98,8 +98,8 @@ class PromotionTest {
         assertEquals("v0002", rejected.get("currentVersion"));
         assertEquals(DATA, rejected.get("evaluation"));
         assertEquals("recorded at its promotion, on the same data", rejected.get("currentSource"));
-        assertTrue(String.valueOf(rejected.get("reason")).contains("on file:/held-out.jsonl (all records, 40 records)"),
-                String.valueOf(rejected.get("reason")));
+        String reason = String.valueOf(rejected.get("reason"));
+        assertTrue(reason.contains("; measured on file:/held-out.jsonl (all records, 40 records)"), reason);
         Map<?, ?> recorded = (Map<?, ?>) registry().version("v0002").orElseThrow().info().get("evaluation");
         assertEquals(DATA, recorded.get("data"));
         assertEquals(Map.of("f1", 0.70), recorded.get("metrics"));
