@@ -55,7 +55,10 @@ final class Evaluation {
     /** Runs (or resumes) the step; returns the line for the run's summary. */
     String run() {
         if (state.done("evaluate")) {
-            return "skipped: done before (" + state.step("evaluate").get("candidate") + ")";
+            @SuppressWarnings("unchecked")
+            Map<String, Object> candidate = (Map<String, Object>) state.step("evaluate").get("candidate");
+            return String.format("skipped: done before (%s %.4f, %s)", config.metric(),
+                    value(candidate, config.metric()), candidate.get("output"));
         }
         String model = String.valueOf(state.step("finetune").get("model"));
         Path out = new Path(dir, CANDIDATE);
