@@ -54,7 +54,9 @@ final class Evaluation {
 
     /** Runs (or resumes) the step; returns the line for the run's summary. */
     String run() {
-        if (state.done("evaluate")) {
+        // Done without a candidate's figures: recorded by an earlier release, whose evaluate step only read the
+        // fine-tune's metrics.json; evaluated now, so promote compares both models on one evaluation's data.
+        if (state.done("evaluate") && state.step("evaluate").get("candidate") != null) {
             @SuppressWarnings("unchecked")
             Map<String, Object> candidate = (Map<String, Object>) state.step("evaluate").get("candidate");
             return String.format("skipped: done before (%s %.4f, %s)", config.metric(),
