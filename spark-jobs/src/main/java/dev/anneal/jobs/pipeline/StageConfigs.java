@@ -16,8 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The configs of the four jobs a pipeline run drives: each job's YAML file, then the pipeline's overrides of it,
- * then the keys the pipeline owns (paths, the step budget). All four are loaded once before the lock is taken or
+ * The configs of the four jobs a pipeline run drives: each job's YAML file (evaluate has none: its defaults), then
+ * the pipeline's overrides of it, then the keys the pipeline owns (paths, the step budget, the evaluation data).
+ * All four are loaded once before the lock is taken or
  * Spark starts, so a mistake in any of them is a config error (exit 2) up front.
  */
 final class StageConfigs {
