@@ -1,10 +1,13 @@
 package dev.anneal.jobs;
 
 import dev.anneal.core.config.EvaluateConfig;
+import dev.anneal.core.data.InputFingerprint;
 import dev.anneal.core.task.TaskMetrics;
+import dev.anneal.jobs.data.ImageRecords;
 import dev.anneal.jobs.data.TaskRecordSource;
 import dev.anneal.jobs.engine.BroadcastModel;
 import dev.anneal.jobs.eval.RocAuc;
+import dev.anneal.jobs.ingest.DatasetFiles;
 import dev.anneal.jobs.score.FineTunedModel;
 import dev.anneal.jobs.score.InputKind;
 import dev.anneal.jobs.score.InputKinds;
@@ -40,7 +43,27 @@ public final class EvaluateJob {
 
     /** What was measured and where it went. */
     public record Result(String output, Map<String, Object> metrics, long scored, long quarantined,
-                         double seconds) {
+                         double seconds, InputFingerprint fingerprint) {
+    }
+
+    /** The records of a table the config selects: fine-tuning's hash split, or null for every record. */
+    static ScoringInput.HashSplit hashSplit(EvaluateConfig config) {
+        return config.tableSplit() ? new ScoringInput.HashSplit(config.split(), config.validationFraction(),
+                config.testFraction()) : null;
+    }
+
+    /**
+     * Which records of the input the config selects, as a fingerprint names it. A dataset directory is read by its
+     * split; a table whole, or by the hash split.
+     */
+    public static InputFingerprint fingerprint(EvaluateConfig config, Configuration hadoop) {
+        String selection;
+        if (DatasetFiles.isDataset(config.input(), hadoop) || ImageRecords.isImageDataset(config.input(), hadoop)) {
+            selection = "split " + config.split() + " of the dataset";
+        } else {
+            selection = config.tableSplit() ? hashSplit(config).describe() : "all records";
+        }
+        return InputFingerprint.of(config.input(), selection, hadoop);
     }
 
     /** The figures a person looks at first, for the command's one line. */
@@ -62,14 +85,16 @@ public final class EvaluateJob {
         Configuration hadoop = new Configuration();
         FineTunedModel model = FineTunedModel.load(config.checkpoint(), config.scoring(), config.labelField(),
                 hadoop);
+        InputFingerprint fingerprint = fingerprint(config, hadoop);
         return AtomicOutput.produce(config.output(), overwrite, hadoop,
-                out -> evaluate(SparkSetup.session("evaluate", config.master()), config, model, out));
+                out -> evaluate(SparkSetup.session("evaluate", config.master()), config, model, fingerprint, out));
     }
 
     private static Result evaluate(SparkSession spark, EvaluateConfig config, FineTunedModel model,
-                                   AtomicOutput out) {
+                                   InputFingerprint fingerprint, AtomicOutput out) {
         long started = System.nanoTime();
-        ScoringInput input = ScoringInput.read(spark, config.input(), model, config.split(), model.labels());
+        ScoringInput input = ScoringInput.read(spark, config.input(), model, config.split(), model.labels(),
+                hashSplit(config));
         InputKind kind = InputKinds.of(model, input.schema(), config.input());
         int label = InputKinds.index(input.schema(), model.labelField(), config.input());
         int corrupt = input.corruptIndex();
@@ -84,8 +109,8 @@ public final class EvaluateJob {
                 return labelField + ": " + e.getMessage();
             }
         };
-        LOG.info("evaluate: {} ({} task, labels {}) on {}; {}, label {}, threshold {}{}", model.dir(), task,
-                labels, config.input(), kind, labelField, model.threshold(), input.leftOut() == 0 ? ""
+        LOG.info("evaluate: {} ({} task, labels {}) on {} ({}); {}, label {}, threshold {}{}", model.dir(), task,
+                labels, config.input(), fingerprint.selection(), kind, labelField, model.threshold(), input.leftOut() == 0 ? ""
                         : "; " + input.leftOut() + " images of other labels left out");
         BroadcastModel broadcast = BroadcastModel.of(SparkSetup.context(spark), model.checkpoint().graph());
         JavaRDD<Row> rows = input.rows(spark.sparkContext().defaultParallelism());
@@ -113,6 +138,8 @@ public final class EvaluateJob {
             metrics.put("labels", labels);
             metrics.put("checkpoint", model.dir());
             metrics.put("input", config.input());
+            metrics.put("selection", fingerprint.selection());
+            metrics.put("inputFingerprint", fingerprint.toMap());
             metrics.put("threshold", threshold);
             Map<String, Object> records = new LinkedHashMap<>();
             records.put("scored", counts.count());
@@ -131,7 +158,7 @@ public final class EvaluateJob {
                     spark.sparkContext().hadoopConfiguration());
             LOG.info("evaluate: {} scored, {} quarantined in {} s", counts.count(), quarantined,
                     String.format("%.1f", seconds));
-            return new Result(config.output(), metrics, counts.count(), quarantined, seconds);
+            return new Result(config.output(), metrics, counts.count(), quarantined, seconds, fingerprint);
         } finally {
             pairs.unpersist();
             scored.unpersist();

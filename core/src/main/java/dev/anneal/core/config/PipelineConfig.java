@@ -17,6 +17,9 @@ import java.util.List;
  * @param ingestOverrides    {@code key=value} overrides of the ingest config, applied after the file
  * @param pretrainOverrides  {@code key=value} overrides of the pretrain config
  * @param finetuneOverrides  {@code key=value} overrides of the finetune config
+ * @param evaluateInput      held-out labeled records the candidate and the current model are measured on; empty =
+ *                           the test split of {@code labeled} as the fine-tune assigns it
+ * @param evaluateOverrides  {@code key=value} overrides of the evaluate config (scoring, calibration bins)
  * @param stepsPerRun        pretraining steps (minibatches) each pipeline run adds
  * @param modelName          the registry's model name: {@code models/<name>/}
  * @param metric             the test metric promotion compares: f1, auc or accuracy
@@ -26,7 +29,8 @@ import java.util.List;
  */
 public record PipelineConfig(String root, String runId, String slice, String labeled, String ingestConfig,
                              String pretrainConfig, String finetuneConfig, List<String> ingestOverrides,
-                             List<String> pretrainOverrides, List<String> finetuneOverrides, long stepsPerRun,
+                             List<String> pretrainOverrides, List<String> finetuneOverrides,
+                             String evaluateInput, List<String> evaluateOverrides, long stepsPerRun,
                              String modelName, String metric, double minImprovement, double staleMinutes,
                              String master) {
     public static final List<String> METRICS = List.of("f1", "auc", "accuracy");
@@ -46,6 +50,7 @@ public record PipelineConfig(String root, String runId, String slice, String lab
         ingestOverrides = List.copyOf(ingestOverrides);
         pretrainOverrides = List.copyOf(pretrainOverrides);
         finetuneOverrides = List.copyOf(finetuneOverrides);
+        evaluateOverrides = List.copyOf(evaluateOverrides);
         Require.positive("pretrain.stepsPerRun", stepsPerRun);
         Require.present("model.name", modelName, "--set model.name=NAME");
         if (!modelName.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,99}")) {
@@ -79,11 +84,20 @@ public record PipelineConfig(String root, String runId, String slice, String lab
             ConfigField.list("ingest.overrides", List.of(), "key=value overrides of the ingest config."),
             ConfigField.list("pretrain.overrides", List.of(), "key=value overrides of the pretrain config."),
             ConfigField.list("finetune.overrides", List.of(), "key=value overrides of the finetune config."),
+            ConfigField.string("evaluate.input", "",
+                    "Held-out labeled records (JSON Lines, Parquet or a labeled dataset directory) that the candidate "
+                            + "and the current model are both measured on; empty = the test split of labeled as "
+                            + "the fine-tune assigns it (by record id in a dataset, else by the stable hash of the "
+                            + "text with the finetune config's split fractions)."),
+            ConfigField.list("evaluate.overrides", List.of(),
+                    "key=value overrides of the evaluate job's config (scoring.batchSize, evaluate.split of an "
+                            + "evaluate.input dataset, ...); input, output and checkpoint are set by the pipeline."),
             ConfigField.longValue("pretrain.stepsPerRun", 200,
                     "Pretraining steps (minibatches) each pipeline run adds to the continuing run."),
             ConfigField.string("model.name", "spam", "Registry name: models/<name>/."),
             ConfigField.choice("promote.metric", "f1", METRICS,
-                    "Test metric of the fine-tuned model that promotion compares."),
+                    "Metric that promotion compares, of the candidate and the current model evaluated on the same "
+                            + "records (evaluate.input)."),
             ConfigField.decimal("promote.minImprovement", 0.0,
                     "The candidate is promoted when its metric exceeds the current model's by more than this "
                             + "(the first model is always promoted)."),
@@ -97,7 +111,8 @@ public record PipelineConfig(String root, String runId, String slice, String lab
         return new PipelineConfig(v.string("root"), v.string("runId"), v.string("slice"), v.string("labeled"),
                 v.string("ingest.config"), v.string("pretrain.config"), v.string("finetune.config"),
                 v.list("ingest.overrides"), v.list("pretrain.overrides"), v.list("finetune.overrides"),
-                v.longValue("pretrain.stepsPerRun"), v.string("model.name"), v.string("promote.metric"),
-                v.decimal("promote.minImprovement"), v.decimal("lock.staleMinutes"), v.string("spark.master"));
+                v.string("evaluate.input"), v.list("evaluate.overrides"), v.longValue("pretrain.stepsPerRun"),
+                v.string("model.name"), v.string("promote.metric"), v.decimal("promote.minImprovement"),
+                v.decimal("lock.staleMinutes"), v.string("spark.master"));
     }
 }

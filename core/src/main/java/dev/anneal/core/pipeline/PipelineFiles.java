@@ -22,7 +22,9 @@ import java.util.Map;
  * kill, sees the old content or the new, never half of it.
  */
 public final class PipelineFiles {
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    // NaN is what the jobs write for an AUC without both classes; it has to read back.
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS.mappedFeature());
     private static final ObjectMapper JSON_LINE = new ObjectMapper();
 
     private PipelineFiles() {

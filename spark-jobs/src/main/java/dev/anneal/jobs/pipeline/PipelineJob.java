@@ -59,7 +59,7 @@ public final class PipelineJob {
         Configuration hadoop = new Configuration();
         Path root = new Path(config.root());
         StageConfigs stages = new StageConfigs(config, new Path(root, DATASET).toString(),
-                new Path(root, PRETRAIN_RUN).toString());
+                new Path(root, PRETRAIN_RUN).toString(), hadoop);
         try (PipelineLock lock = PipelineLock.acquire(root, config.runId(), config.staleMinutes(), hadoop)) {
             if (lock.takeover() != null) {
                 LOG.warn("took over the stale lock of {}: {}", lock.takeover().previous(), lock.takeover().reason());
@@ -70,14 +70,17 @@ public final class PipelineJob {
                 return new Result(config.runId(), true, Map.of(), lock.takeover(), state.toMap(),
                         (System.nanoTime() - started) / 1e9);
             }
-            LOG.info("pipeline run {} on {}: slice {}, {} pretraining steps, model {} promoted on test {}",
-                    config.runId(), root, config.slice(), config.stepsPerRun(), config.modelName(), config.metric());
+            LOG.info("pipeline run {} on {}: slice {}, {} pretraining steps, model {} promoted on {} of {}",
+                    config.runId(), root, config.slice(), config.stepsPerRun(), config.modelName(), config.metric(),
+                    config.evaluateInput().isBlank() ? "the test split of " + config.labeled()
+                            : config.evaluateInput());
             Steps steps = new Steps(config, stages, state, root, hadoop);
             steps.ingest();
             steps.pretrain();
             steps.finetune();
-            steps.evaluate();
-            new Promotion(config, state, root, hadoop, steps.log).promote();
+            Evaluation evaluation = new Evaluation(config, stages, state, root, hadoop);
+            steps.log.put("evaluate", evaluation.run());
+            new Promotion(config, state, root, hadoop, steps.log, evaluation).promote();
             state.markComplete();
             LOG.info("pipeline run {} complete: {}", config.runId(), steps.log);
             return new Result(config.runId(), false, steps.log, lock.takeover(), state.toMap(),
@@ -103,7 +106,7 @@ public final class PipelineJob {
         return sb.toString();
     }
 
-    /** The ingest, pretrain, finetune and evaluate steps of one run. */
+    /** The ingest, pretrain and finetune steps of one run. */
     static final class Steps {
         private final PipelineConfig config;
         private final StageConfigs stages;
@@ -228,26 +231,6 @@ public final class PipelineJob {
                     "model", new Path(finetuneOut, FinetuneJob.MODEL_DIR).toString(), "metrics",
                     metricsFile.toString(), "checkpoint", checkpoint));
             log.put("finetune", how + ": " + finetuneOut);
-        }
-
-        void evaluate() {
-            if (state.done("evaluate")) {
-                log.put("evaluate", "skipped: done before");
-                return;
-            }
-            Path metricsFile = new Path(String.valueOf(state.step("finetune").get("metrics")));
-            Map<String, Object> metrics = PipelineFiles.readJsonOrNull(metricsFile, hadoop);
-            if (metrics == null || !(metrics.get("test") instanceof Map<?, ?> test)
-                    || !(test.get(config.metric()) instanceof Number value)) {
-                throw new dev.anneal.core.InputException(metricsFile + ": no test." + config.metric());
-            }
-            Map<String, Object> recorded = new LinkedHashMap<>();
-            recorded.put("metric", config.metric());
-            recorded.put("value", value.doubleValue());
-            recorded.put("test", test);
-            recorded.put("source", "the fine-tune's held-out test split (" + metricsFile + ")");
-            state.record("evaluate", PipelineState.DONE, recorded);
-            log.put("evaluate", String.format("test %s %.4f", config.metric(), value.doubleValue()));
         }
 
         private String qualified(String uri) {

@@ -1,12 +1,14 @@
 package dev.anneal.jobs.score;
 
 import dev.anneal.core.InputException;
+import dev.anneal.core.task.StableSplit;
 import dev.anneal.jobs.data.ImageRecords;
 import dev.anneal.jobs.data.LabeledTextSource;
 import dev.anneal.jobs.data.ShardedCorpus;
 import dev.anneal.jobs.ingest.DatasetFiles;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FilterFunction;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -46,6 +48,16 @@ public record ScoringInput(String input, Dataset<Row> table, List<String> column
      */
     public static ScoringInput read(SparkSession spark, String input, FineTunedModel model, String split,
                                     List<String> labels) {
+        return read(spark, input, model, split, labels, null);
+    }
+
+    /**
+     * As {@link #read(SparkSession, String, FineTunedModel, String, List)}; a Parquet or JSON Lines table keeps only
+     * the records {@code hashSplit} selects (null: every record). A row whose text is not a string is kept: it is
+     * quarantined with its reason, as it would be in every split.
+     */
+    public static ScoringInput read(SparkSession spark, String input, FineTunedModel model, String split,
+                                    List<String> labels, HashSplit hashSplit) {
         var hadoop = spark.sparkContext().hadoopConfiguration();
         String field = model.inputField();
         String labelField = model.labelField();
@@ -64,11 +76,18 @@ public record ScoringInput(String input, Dataset<Row> table, List<String> column
             var rows = ShardedCorpus.open(spark, input).labeledText(model.maxLength()).filter(t -> t._1().equals(split))
                     .map(t -> RowFactory.create(t._2().text(), t._2().label()));
             df = spark.createDataFrame(rows, schema).withColumn(FILE, lit(input + " (" + split + ")"));
-        } else if (LabeledTextSource.isParquet(input, hadoop)) {
-            df = spark.read().parquet(input).withColumn(FILE, input_file_name());
         } else {
-            df = spark.read().option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT).json(input)
-                    .withColumn(FILE, input_file_name());
+            if (LabeledTextSource.isParquet(input, hadoop)) {
+                df = spark.read().parquet(input).withColumn(FILE, input_file_name());
+            } else {
+                df = spark.read().option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+                        .json(input).withColumn(FILE, input_file_name());
+            }
+            if (hashSplit != null && Arrays.asList(df.columns()).contains(field)) {
+                int at = Arrays.asList(df.columns()).indexOf(field);
+                HashSplit h = hashSplit;
+                df = df.filter((FilterFunction<Row>) r -> !(r.get(at) instanceof String text) || h.keeps(text));
+            }
         }
         List<String> columns = Arrays.stream(df.columns()).filter(c -> !c.equals(CORRUPT) && !c.equals(FILE))
                 .toList();
@@ -76,6 +95,23 @@ public record ScoringInput(String input, Dataset<Row> table, List<String> column
             throw new InputException(input + ": no records with fields");
         }
         return new ScoringInput(input, df, columns, leftOut);
+    }
+
+    /**
+     * The records of a table that {@code anneal finetune} puts in {@code split}: {@link StableSplit} of the text with
+     * the fine-tune's fractions.
+     */
+    public record HashSplit(String split, double validationFraction, double testFraction)
+            implements java.io.Serializable {
+        public boolean keeps(String text) {
+            return StableSplit.of(text, validationFraction, testFraction).name().equalsIgnoreCase(split);
+        }
+
+        /** How the selection is named in metrics.json and fingerprints. */
+        public String describe() {
+            return "split " + split + " by the stable hash of the text (split.validationFraction "
+                    + validationFraction + ", split.testFraction " + testFraction + ")";
+        }
     }
 
     /**

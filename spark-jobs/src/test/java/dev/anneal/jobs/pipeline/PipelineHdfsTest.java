@@ -1,5 +1,6 @@
 package dev.anneal.jobs.pipeline;
 
+import dev.anneal.core.data.InputFingerprint;
 import dev.anneal.core.pipeline.ModelRegistry;
 import dev.anneal.core.pipeline.PipelineLock;
 import dev.anneal.core.pipeline.PipelineState;
@@ -22,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -77,6 +79,26 @@ class PipelineHdfsTest {
             assertFalse(fs.exists(file), "released by its holder day2");
         }
         assertEquals(0, fs.listStatus(root, p -> p.getName().startsWith(PipelineLock.FILE)).length);
+    }
+
+    @Test
+    void theEvaluationDataIsFingerprintedOnHdfs() throws IOException {
+        Path table = new Path(root, "held-out");
+        Path part = new Path(table, "part-0.json");
+        try (FSDataOutputStream o = fs.create(part)) {
+            o.write("{\"text\":\"a\",\"label\":1}\n".getBytes(StandardCharsets.UTF_8));
+        }
+        fs.create(new Path(table, "_SUCCESS")).close();
+        InputFingerprint first = InputFingerprint.of(table.toString(), "all records", conf);
+        assertTrue(first.input().startsWith("hdfs://"), first.input());
+        assertEquals(1, first.files(), "the marker is not data");
+        assertEquals(first, InputFingerprint.of(table.toString(), "all records", conf));
+        try (FSDataOutputStream o = fs.create(part, true)) {
+            o.write("{\"text\":\"a\",\"label\":1}\n{\"text\":\"b\",\"label\":0}\n"
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        assertNotEquals(first.sha256(), InputFingerprint.of(table.toString(), "all records", conf).sha256(),
+                "rewritten with more records");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.anneal.jobs.pipeline;
 
 import dev.anneal.core.config.ConfigException;
+import dev.anneal.core.config.EvaluateConfig;
 import dev.anneal.core.config.PipelineConfig;
 import dev.anneal.core.data.DatasetManifest;
 import dev.anneal.core.pipeline.PipelineState;
@@ -68,11 +69,43 @@ class PipelineRulesTest {
         state.record("ingest", PipelineState.STARTED, Map.of("slice", dir.resolve("raw/a").toUri().toString(),
                 "fromSliceIndex", 1));
         PipelineJob.Steps steps = new PipelineJob.Steps(config, new StageConfigs(config, root + "/dataset",
-                root + "/runs/pretrain"), state, root, hadoop);
+                root + "/runs/pretrain", hadoop), state, root, hadoop);
         ConfigException e = assertThrows(ConfigException.class, steps::ingest);
         assertTrue(e.getMessage().contains("was started with slice") && e.getMessage().contains("raw/a"),
                 e.getMessage());
         assertFalse(java.nio.file.Files.exists(dir.resolve("dataset")));
+    }
+
+    @Test
+    void theEvaluationDataIsTheFineTunesTestSplitUnlessEvaluateInputNamesOther(@TempDir Path dir) {
+        org.apache.hadoop.conf.Configuration hadoop = new org.apache.hadoop.conf.Configuration();
+        List<String> base = List.of("root=" + dir.toUri(), "runId=d", "slice=/tmp/s",
+                "labeled=../data-samples/spam/emails.jsonl", "ingest.config=../conf/ingest-text.yaml",
+                "pretrain.config=../conf/pretrain.yaml", "finetune.config=../conf/finetune.yaml",
+                "finetune.overrides=split.testFraction=0.3,split.validationFraction=0.1");
+        EvaluateConfig byDefault = new StageConfigs(PipelineConfig.SCHEMA.load(null, base), "ds", "pre", hadoop)
+                .evaluate("ckpt", "out");
+        assertEquals("../data-samples/spam/emails.jsonl", byDefault.input());
+        assertTrue(byDefault.tableSplit());
+        assertEquals("test", byDefault.split());
+        assertEquals(0.3, byDefault.testFraction());
+        assertEquals(0.1, byDefault.validationFraction());
+        assertEquals("ckpt", byDefault.checkpoint());
+
+        List<String> other = new java.util.ArrayList<>(base);
+        other.addAll(List.of("evaluate.input=/data/held-out.parquet", "evaluate.overrides=scoring.batchSize=16"));
+        EvaluateConfig given = new StageConfigs(PipelineConfig.SCHEMA.load(null, other), "ds", "pre", hadoop)
+                .evaluate("ckpt", "out");
+        assertEquals("/data/held-out.parquet", given.input());
+        assertFalse(given.tableSplit(), "a held-out table is scored whole");
+        assertEquals(16, given.scoring().batchSize());
+
+        List<String> wrong = new java.util.ArrayList<>(base);
+        wrong.add("evaluate.overrides=evaluate.split=holdout");
+        ConfigException e = assertThrows(ConfigException.class, () -> new StageConfigs(
+                PipelineConfig.SCHEMA.load(null, wrong), "ds", "pre", hadoop));
+        assertTrue(e.getMessage().contains("evaluate step (evaluate.overrides)")
+                && e.getMessage().contains("evaluate.split"), e.getMessage());
     }
 
     @Test

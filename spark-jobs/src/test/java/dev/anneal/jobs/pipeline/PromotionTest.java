@@ -52,9 +52,15 @@ class PromotionTest {
         s.record("finetune", PipelineState.DONE, Map.of("output", out.toUri().toString(),
                 "model", out.resolve("model").toUri().toString(), "metrics", out.resolve("metrics.json").toUri()
                         .toString()));
-        s.record("evaluate", PipelineState.DONE, Map.of("metric", "f1", "value", f1, "test", Map.of("f1", f1)));
+        // The evaluate step's record: every run measured on the same data, so each current model's figure is the
+        // one its version.json holds (no evaluation runs here; PipelineCrashTest runs them).
+        s.record("evaluate", PipelineState.DONE, Map.of("data", DATA, "candidate", Map.of("metrics",
+                Map.of("f1", f1), "scored", 40, "output", "evaluations/" + runId + "/candidate")));
         return s;
     }
+
+    private static final Map<String, Object> DATA = Map.of("input", "file:/held-out.jsonl", "selection",
+            "all records", "sha256", "d1", "files", 1, "bytes", 100);
 
     private PipelineState state(String runId) {
         return PipelineState.load(new Path(root(), "pipeline"), runId, conf);
@@ -62,7 +68,9 @@ class PromotionTest {
 
     private Map<String, String> promote(String runId, double minImprovement) {
         Map<String, String> log = new LinkedHashMap<>();
-        new Promotion(config(runId, minImprovement), state(runId), root(), conf, log).promote();
+        PipelineConfig config = config(runId, minImprovement);
+        new Promotion(config, state(runId), root(), conf, log, new Evaluation(config, null, state(runId), root(),
+                conf)).promote();
         return log;
     }
 
@@ -78,7 +86,7 @@ class PromotionTest {
         ready("day2", 0.70);
         promote("day2", 0);
         ready("day3", 0.65);
-        assertTrue(promote("day3", 0).get("promote").startsWith("rejected: test f1 0.6500 vs 0.7000 of v0002"));
+        assertTrue(promote("day3", 0).get("promote").startsWith("rejected: f1 0.6500 vs 0.7000 of v0002"));
         ready("day4", 0.705);
         promote("day4", 0.01);
         assertEquals("v0002", registry().current().orElseThrow().name());
@@ -88,6 +96,13 @@ class PromotionTest {
         assertEquals(0.65, rejected.get("candidate"));
         assertEquals(0.70, rejected.get("current"));
         assertEquals("v0002", rejected.get("currentVersion"));
+        assertEquals(DATA, rejected.get("evaluation"));
+        assertEquals("recorded at its promotion, on the same data", rejected.get("currentSource"));
+        String reason = String.valueOf(rejected.get("reason"));
+        assertTrue(reason.contains("; measured on file:/held-out.jsonl (all records, 40 records)"), reason);
+        Map<?, ?> recorded = (Map<?, ?>) registry().version("v0002").orElseThrow().info().get("evaluation");
+        assertEquals(DATA, recorded.get("data"));
+        assertEquals(Map.of("f1", 0.70), recorded.get("metrics"));
         assertEquals("day2", registry().version("v0002").orElseThrow().runId());
         assertEquals("ckpt-day2", registry().version("v0002").orElseThrow().info().get("checkpoint"));
     }
