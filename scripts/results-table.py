@@ -162,20 +162,23 @@ def lm_summary(work, name):
 
 def stage_seconds(work):
     """Wall seconds per group of stages: a stage run twice (its output removed in between) counts once, as its
-    last run; a language model's time is its run log's, which holds even when it ran outside this script."""
+    last run; a language model's or a CNN's time is its run log's, which holds even when it ran outside this
+    script."""
     last = {}
     path = Path(work) / "stage-seconds.tsv"
     if path.exists():
         for line in path.read_text().splitlines():
             name, s = line.rsplit("\t", 1)
             last[name] = int(s)
-    for lm in ("general", "general-task", "task"):
-        log = Path(work) / "lm" / lm / "metrics.jsonl"
+    runs_of = [("lm-" + lm, Path(work) / "lm" / lm) for lm in ("general", "general-task", "task")]
+    runs_of += [("cnn-" + c, Path(work) / "cnn" / c) for c in ("0-4", "full")]
+    for name, run in runs_of:
+        log = run / "metrics.jsonl"
         if log.exists():
             for line in log.read_text().splitlines():
                 event = json.loads(line)
                 if event.get("event") == "end" and isinstance(event.get("seconds"), (int, float)):
-                    last["lm-" + lm] = round(event["seconds"])
+                    last[name] = round(event["seconds"])
     seconds = {}
     for name, s in last.items():
         group = "finetune " + name.split()[1] if name.startswith("finetune") else name
