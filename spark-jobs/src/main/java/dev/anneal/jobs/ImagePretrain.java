@@ -89,8 +89,9 @@ final class ImagePretrain {
         ComputationGraph graph = resumeFrom != null ? resumeFrom.graph()
                 : spec.build(config.seed(), new Adam(config.training().learningRate()), DataType.FLOAT);
         CharVocabulary noText = CharVocabulary.fromCounts(Map.of(), 0);
+        Map<String, Object> data = CorpusIdentity.of(config.input(), sc.hadoopConfiguration());
         TrainingLoop.Cursor start = resumeFrom == null ? new TrainingLoop.Cursor(1, 0, 0)
-                : PretrainJob.cursor(resumeFrom.info(), trainBatches);
+                : PretrainJob.cursor(resumeFrom.info(), trainBatches, data);
         LOG.info("pretrain (images): {} -> {}; labels {}; {} training images ({} minibatches of {}), {} validation; "
                         + "CNN channels {}, kernel {}, dense {}, dropout {}, {} parameters; engine {}, {} workers; "
                         + "epoch {} from minibatch {} to epoch {}", config.input(), config.output(), labels,
@@ -138,7 +139,7 @@ final class ImagePretrain {
                                          Map<String, Object> metrics) {
                     CheckpointInfo info = new CheckpointInfo("pretrain", cursor.step(), cursor.epochsDone(),
                             config.seed(), networkInfo(spec, labels), Reports.asMap(config), metrics,
-                            cursor.toMap(trainBatches));
+                            cursor.toMap(trainBatches, data));
                     written[0] = store.writeStep(new Path(config.output()),
                             new Checkpoint(trained, noText, info)).toString();
                     runLog.checkpoint(written[0], cursor.step(), cursor.epochsDone());

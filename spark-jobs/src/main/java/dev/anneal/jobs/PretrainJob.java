@@ -192,8 +192,9 @@ public final class PretrainJob {
                 config.hiddenSize(), config.layers());
         ComputationGraph graph = from != null ? from.graph()
                 : spec.build(config.seed(), new Adam(config.training().learningRate()), DataType.FLOAT);
+        Map<String, Object> data = CorpusIdentity.of(config.input(), sc.hadoopConfiguration());
         TrainingLoop.Cursor start = resumeFrom == null ? new TrainingLoop.Cursor(1, 0, 0)
-                : cursor(resumeFrom.info(), trainBatches);
+                : cursor(resumeFrom.info(), trainBatches, data);
         LOG.info("pretrain: {} -> {}; vocabulary {} characters; {} training windows of {} ({} minibatches of {}), "
                         + "{} validation; LSTM {}x{}, embedding {}, {} parameters; engine {}, {} workers; "
                         + "epoch {} from minibatch {} to epoch {}",
@@ -237,7 +238,7 @@ public final class PretrainJob {
                                          Map<String, Object> metrics) {
                     CheckpointInfo info = new CheckpointInfo("pretrain", cursor.step(), cursor.epochsDone(),
                             config.seed(), networkInfo(spec), Reports.asMap(config), metrics,
-                            cursor.toMap(trainBatches));
+                            cursor.toMap(trainBatches, data));
                     written[0] = store.writeStep(new Path(config.output()),
                             new Checkpoint(trained, vocabulary, info)).toString();
                     runLog.checkpoint(written[0], cursor.step(), cursor.epochsDone());
@@ -254,10 +255,12 @@ public final class PretrainJob {
     }
 
     /**
-     * Where a checkpoint left off. A checkpoint from before cursors existed, or one whose epoch had a different
-     * number of minibatches (the corpus or batch size changed), continues at the start of its next epoch.
+     * Where a checkpoint left off. A checkpoint from before cursors existed continues at the start of its next
+     * epoch; one whose epoch read other shards ({@link CorpusIdentity}) or had a different number of minibatches
+     * (the corpus or batch size changed) starts its epoch over.
      */
-    static TrainingLoop.Cursor cursor(CheckpointInfo info, long epochSize) {
+    @SuppressWarnings("unchecked")
+    static TrainingLoop.Cursor cursor(CheckpointInfo info, long epochSize, Map<String, Object> data) {
         Map<String, Object> c = info.cursor();
         if (c.isEmpty()) {
             return new TrainingLoop.Cursor(info.epoch() + 1, 0, info.step());
@@ -265,6 +268,12 @@ public final class PretrainJob {
         int epoch = ((Number) c.get("epoch")).intValue();
         long position = ((Number) c.get("position")).longValue();
         long size = ((Number) c.get("epochMinibatches")).longValue();
+        var changed = CorpusIdentity.change((Map<String, Object>) c.get("data"), data);
+        if (position > 0 && changed.isPresent()) {
+            LOG.warn("the checkpoint stopped {} minibatches into epoch {}, but {}: epoch {} starts over", position,
+                    epoch, changed.get(), epoch);
+            return new TrainingLoop.Cursor(epoch, 0, info.step());
+        }
         if (position > 0 && size != epochSize) {
             LOG.warn("the checkpoint stopped {} minibatches into epoch {} of {}, but an epoch now has {} "
                     + "(input or batch size changed): epoch {} starts over", position, epoch, size, epochSize, epoch);

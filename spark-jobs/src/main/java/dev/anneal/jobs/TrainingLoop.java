@@ -35,11 +35,13 @@ final class TrainingLoop {
      * @param step     minibatches trained by the whole run
      */
     record Cursor(int epoch, long position, long step) {
-        Map<String, Object> toMap(long epochSize) {
+        /** The manifest's {@code cursor}: where the run stands, in an epoch of {@code epochSize} over {@code data}. */
+        Map<String, Object> toMap(long epochSize, Map<String, Object> data) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("epoch", epoch);
             m.put("position", position);
             m.put("epochMinibatches", epochSize);
+            m.put("data", data);
             return m;
         }
 

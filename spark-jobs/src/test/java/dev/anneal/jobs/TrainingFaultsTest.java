@@ -165,7 +165,7 @@ class TrainingFaultsTest {
                 public String checkpoint(ComputationGraph trained, TrainingLoop.Cursor cursor,
                                          Map<String, Object> metrics) {
                     CheckpointInfo info = new CheckpointInfo("pretrain", cursor.step(), cursor.epochsDone(), SEED,
-                            Map.of("kind", "test"), Map.of(), metrics, cursor.toMap(plan.size()));
+                            Map.of("kind", "test"), Map.of(), metrics, cursor.toMap(plan.size(), Map.of("input", "test")));
                     return store.writeStep(new Path(run.toString()), new Checkpoint(trained, vocabulary, info))
                             .toString();
                 }

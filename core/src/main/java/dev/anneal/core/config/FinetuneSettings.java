@@ -15,7 +15,8 @@ import java.util.Map;
  * @param regressionLoss  mse or mae
  * @param freezeFirst     encoder layers, counted from the input, kept as pretrained (on top of {@code task.freeze})
  * @param unfreezeEvery   every this many epochs the topmost frozen encoder layer starts to learn; 0 = never
- * @param adapterSize     width of a bottleneck adapter after every recurrent encoder layer; 0 = no adapters
+ * @param adapterSize     width of a bottleneck adapter after every recurrent, convolution and dense encoder layer;
+ *                        0 = no adapters
  * @param learningRates   per-layer-group factors on the learning rate: {@code group=factor}, a group being
  *                        {@code encoder}, {@code adapters}, {@code head} or a layer name (which wins)
  * @param warmup          share of the training steps over which the learning rate rises linearly from 0
@@ -149,8 +150,8 @@ public record FinetuneSettings(String task, List<String> labels, String regressi
                                 + "learn; 0 = the frozen layers stay frozen."),
                 ConfigField.integer("task.adapterSize", 0,
                         "Parameter-efficient fine-tuning: a bottleneck adapter of this width after every "
-                                + "recurrent encoder layer, the encoder frozen; only adapters and head train. "
-                                + "0 = none."),
+                                + "recurrent encoder layer (text) or every convolution and the dense layer (CNN), "
+                                + "the encoder frozen; only adapters and head train. 0 = none."),
                 ConfigField.list("task.learningRates", List.of(),
                         "Per-layer-group factors on training.learningRate, group=factor; groups encoder, adapters, "
                                 + "head or a layer name; a factor of 0 holds a group still. [head=20] trains a new "

@@ -52,7 +52,7 @@ public final class CheckpointFit {
 
     /**
      * As {@link #require}, and also what the fine-tune toolkit's settings name: the layers {@code task.learningRates}
-     * addresses, {@code task.freezeFirst} against the encoder's depth, and adapters against its recurrent layers.
+     * addresses, {@code task.freezeFirst} against the encoder's depth, and adapters against the layers they follow.
      */
     public static void require(String where, Checkpoint checkpoint, Map<String, Object> manifest,
                                List<String> freeze, int maxLength, FinetuneSettings settings) {
@@ -79,12 +79,11 @@ public final class CheckpointFit {
     private static List<String> toolkit(Checkpoint checkpoint, FinetuneSettings s) {
         List<String> d = new ArrayList<>();
         List<String> encoder = TaskAdapter.encoderLayers(checkpoint);
-        List<String> recurrent = encoder.stream().filter(n -> checkpoint.graph().getLayer(n).conf().getLayer()
-                instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer).toList();
+        List<String> adapted = TaskAdapter.adaptedLayers(checkpoint);
         List<String> known = new ArrayList<>(List.of("encoder", "adapters", TaskAdapter.HEAD));
         known.addAll(encoder);
         if (s.adapterSize() > 0) {
-            recurrent.forEach(n -> known.add(TaskAdapter.ADAPTER_PREFIX + n));
+            adapted.forEach(n -> known.add(TaskAdapter.ADAPTER_PREFIX + n));
         }
         for (String name : s.learningRateFactors().keySet()) {
             if (!known.contains(name)) {
@@ -96,9 +95,9 @@ public final class CheckpointFit {
             d.add("task.freezeFirst is " + s.freezeFirst() + ", but the encoder has " + encoder.size()
                     + " layers: " + encoder);
         }
-        if (s.adapterSize() > 0 && recurrent.isEmpty()) {
-            d.add("task.adapterSize is " + s.adapterSize() + ", but the encoder has no recurrent layer to put an "
-                    + "adapter after; its layers: " + encoder);
+        if (s.adapterSize() > 0 && adapted.isEmpty()) {
+            d.add("task.adapterSize is " + s.adapterSize() + ", but the encoder has no recurrent, convolution or "
+                    + "dense layer to put an adapter after; its layers: " + encoder);
         }
         return d;
     }

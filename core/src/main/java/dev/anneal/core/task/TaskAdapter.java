@@ -11,7 +11,6 @@ import org.deeplearning4j.nn.conf.dropout.Dropout;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
-import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
@@ -39,7 +38,8 @@ import java.util.Set;
 
 /**
  * Turns a pretrained network into the one a task trains: the encoder's layers are kept (optionally with a
- * {@link BottleneckAdapter} after each recurrent layer), its output is pooled over time, and a task head replaces
+ * {@link BottleneckAdapter} after each recurrent, convolution and dense layer), a text encoder's output is pooled
+ * over time, and a task head replaces
  * the pretraining head. Every layer gets the fine-tune's updater (Adam under a {@link WarmupSchedule}, scaled per
  * layer group, optionally inside an {@link AccumulatingUpdater}), regularization and gradient clipping; the layers
  * that do not train are wrapped frozen. Fails before any training when the checkpoint does not fit the task, naming
@@ -167,6 +167,12 @@ public final class TaskAdapter {
         return List.copyOf(chain);
     }
 
+    /** The encoder layers that {@code task.adapterSize} puts a {@link BottleneckAdapter} after, in order. */
+    public static List<String> adaptedLayers(Checkpoint pretrained) {
+        return encoderLayers(pretrained).stream()
+                .filter(n -> BottleneckAdapter.fits(pretrained.graph().getLayer(n).conf().getLayer())).toList();
+    }
+
     /** Parameters that the updater changes: those of every layer that is not frozen. */
     public static long trainableParameters(ComputationGraph graph) {
         long n = 0;
@@ -214,10 +220,10 @@ public final class TaskAdapter {
                 trainableBelow = true;
             }
             previous = name;
-            if (s.adapterSize() > 0 && conf instanceof BaseRecurrentLayer) {
+            if (s.adapterSize() > 0 && BottleneckAdapter.fits(conf)) {
                 String adapter = ADAPTER_PREFIX + name;
                 for (org.deeplearning4j.nn.conf.layers.Layer a
-                        : BottleneckAdapter.add(graph, adapter, previous, width, s.adapterSize())) {
+                        : BottleneckAdapter.add(graph, adapter, previous, conf, width, s.adapterSize())) {
                     configure(a, updater(schedule, factor(factors, adapter, "adapters"), s), s);
                 }
                 previous = adapter;

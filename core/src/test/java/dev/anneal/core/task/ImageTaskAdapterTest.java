@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.layers.FrozenLayer;
+import org.deeplearning4j.nn.layers.FrozenLayerWithBackprop;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -37,8 +38,12 @@ class ImageTaskAdapterTest {
     }
 
     private static TaskAdapter.Plan plan(List<String> freeze) {
-        FinetuneSettings s = new FinetuneSettings("multiclass", List.of("5", "6", "7"), "mse", 0, 0, 0, List.of(), 0,
-                "constant", 1, 0.5, 0, 0, 0, 0, 1, "", 2);
+        return plan(freeze, 0);
+    }
+
+    private static TaskAdapter.Plan plan(List<String> freeze, int adapterSize) {
+        FinetuneSettings s = new FinetuneSettings("multiclass", List.of("5", "6", "7"), "mse", 0, 0, adapterSize,
+                List.of(), 0, "constant", 1, 0.5, 0, 0, 0, 0, 1, "", 2);
         return new TaskAdapter.Plan("max", freeze, s, 0.01, 10, 1, 9);
     }
 
@@ -94,5 +99,67 @@ class ImageTaskAdapterTest {
         CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointFit.require("ck",
                 checkpoint(), null, List.of("embedding"), 0, plan(List.of()).settings(), true));
         assertTrue(e.getMessage().contains("task.freeze names 'embedding'"), e.getMessage());
+    }
+
+    @Test
+    void adaptersOnTheCnnStartAsTheIdentityAndTrainAloneOverTheFrozenEncoder() {
+        Checkpoint pretrained = checkpoint();
+        ComputationGraph adapted = TaskAdapter.adapt(pretrained, plan(List.of(), 2));
+        ComputationGraph plain = TaskAdapter.adapt(pretrained, plan(List.of("dense")));
+        List<String> encoder = List.of("conv_0", "pool_0", "conv_1", "pool_1", "dense");
+        assertEquals(List.of("conv_0", "conv_1", "dense"), TaskAdapter.adaptedLayers(pretrained));
+        assertInstanceOf(FrozenLayer.class, adapted.getLayer("conv_0"), "nothing trainable below conv_0");
+        for (String name : encoder.subList(1, encoder.size())) {
+            assertInstanceOf(FrozenLayerWithBackprop.class, adapted.getLayer(name), name + " passes the gradient down");
+        }
+
+        // At the start: the pretrained encoder under the same head gives the same output, to the bit.
+        plain.getLayer("head").params().assign(adapted.getLayer("head").params());
+        INDArray x = batch().getFeatures();
+        assertEquals(plain.outputSingle(x), adapted.outputSingle(x), "fresh adapters change nothing");
+
+        // Per adapter 2·n·k + n + k (channels n = 2, 3; dense n = 6; k = 2), plus the 6 -> 3 head.
+        long formula = BottleneckAdapter.parameters(2, 2) + BottleneckAdapter.parameters(3, 2)
+                + BottleneckAdapter.parameters(6, 2) + 6 * 3 + 3;
+        assertEquals(formula, TaskAdapter.trainableParameters(adapted));
+        assertEquals(pretrained.graph().numParams() - 6 * 4 - 4 + formula, adapted.numParams(),
+                "the encoder, the adapters and the new head");
+
+        Map<String, INDArray> before = new java.util.HashMap<>();
+        for (org.deeplearning4j.nn.api.Layer l : adapted.getLayers()) {
+            if (l.numParams() > 0) {
+                before.put(l.conf().getLayer().getLayerName(), l.params().dup());
+            }
+        }
+        for (int i = 0; i < 5; i++) {
+            adapted.fit(batch());
+        }
+        for (String name : List.of("conv_0", "conv_1", "dense")) {
+            assertEquals(before.get(name), adapted.getLayer(name).params(), name + " stays as pretrained");
+            assertEquals(pretrained.graph().getLayer(name).params(), adapted.getLayer(name).params());
+        }
+        for (String name : List.of("adapter_conv_0_down", "adapter_conv_0_up", "adapter_conv_1_down",
+                "adapter_conv_1_up", "adapter_dense_down", "adapter_dense_up", "head")) {
+            assertNotEquals(before.get(name), adapted.getLayer(name).params(), name + " trains");
+        }
+    }
+
+    @Test
+    void adapterLearningRatesAreAddressedByTheCnnsAdapterNames() {
+        FinetuneSettings s = new FinetuneSettings("multiclass", List.of("5", "6", "7"), "mse", 0, 0, 2,
+                List.of("adapters=0", "adapter_dense=1"), 0, "constant", 1, 0.5, 0, 0, 0, 0, 1, "", 2);
+        CheckpointFit.require("ck", checkpoint(), null, List.of(), 0, s, true);
+        ComputationGraph adapted = TaskAdapter.adapt(checkpoint(), new TaskAdapter.Plan("max", List.of(), s, 0.01, 10,
+                1, 9));
+        INDArray conv = adapted.getLayer("adapter_conv_1_up").params().dup();
+        INDArray dense = adapted.getLayer("adapter_dense_up").params().dup();
+        adapted.fit(batch());
+        assertEquals(conv, adapted.getLayer("adapter_conv_1_up").params(), "the adapters group at factor 0");
+        assertNotEquals(dense, adapted.getLayer("adapter_dense_up").params(), "adapter_dense's own factor wins");
+        FinetuneSettings unknown = new FinetuneSettings("multiclass", List.of("5", "6", "7"), "mse", 0, 0, 2,
+                List.of("adapter_pool_0=1"), 0, "constant", 1, 0.5, 0, 0, 0, 0, 1, "", 2);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointFit.require("ck",
+                checkpoint(), null, List.of(), 0, unknown, true));
+        assertTrue(e.getMessage().contains("'adapter_pool_0'"), e.getMessage());
     }
 }

@@ -20,7 +20,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 
 /**
  * A plain-text corpus (files, a directory or a glob; .txt or .gz) read by Spark, turned into next-character
@@ -116,52 +115,24 @@ public final class TextCorpus implements PretrainCorpus {
                                         double validationFraction, boolean validation) {
         int vocabSize = vocabulary.size();
         return lines.mapPartitions(it -> {
-            Iterator<int[]> windows = new WindowIterator(it, vocabulary, windowLength + 1);
+            // A partition's lines, joined by line breaks, cut into windows that overlap by one id.
+            Iterator<int[]> encoded = new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return it.hasNext();
+                }
+
+                @Override
+                public int[] next() {
+                    return vocabulary.encode(it.next());
+                }
+            };
+            Iterator<int[]> windows = new TokenWindows(encoded, vocabulary.id('\n'), windowLength + 1);
             Iterator<int[]> kept = new FilteringIterator<>(windows,
                     w -> (StableSplit.of(Arrays.toString(w), validationFraction, 0) == StableSplit.VALIDATION)
                             == validation);
             return new BatchIterator<>(kept, batchSize,
                     batch -> LanguageModelBatches.languageModelBatch(batch.toArray(int[][]::new), vocabSize));
         });
-    }
-
-    /** Cuts a partition's lines, joined by line breaks, into windows that overlap by one id. */
-    static final class WindowIterator implements Iterator<int[]> {
-        private final Iterator<String> lines;
-        private final CharVocabulary vocabulary;
-        private final int length;
-        private int[] buffer = new int[0];
-        private int start;
-
-        WindowIterator(Iterator<String> lines, CharVocabulary vocabulary, int length) {
-            this.lines = lines;
-            this.vocabulary = vocabulary;
-            this.length = length;
-        }
-
-        @Override
-        public boolean hasNext() {
-            while (buffer.length - start < length && lines.hasNext()) {
-                int[] line = vocabulary.encode(lines.next());
-                int[] next = new int[buffer.length - start + line.length + 1];
-                System.arraycopy(buffer, start, next, 0, buffer.length - start);
-                System.arraycopy(line, 0, next, buffer.length - start, line.length);
-                next[next.length - 1] = vocabulary.id('\n');
-                buffer = next;
-                start = 0;
-            }
-            return buffer.length - start >= length;
-        }
-
-        @Override
-        public int[] next() {
-            if (!hasNext()) {
-                throw new NoSuchElementException();
-            }
-            int[] w = Arrays.copyOfRange(buffer, start, start + length);
-            // The next window starts at this one's last id: every id is predicted once.
-            start += length - 1;
-            return w;
-        }
     }
 }
