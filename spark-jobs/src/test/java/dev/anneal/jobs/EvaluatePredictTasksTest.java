@@ -1,5 +1,7 @@
 package dev.anneal.jobs;
 
+import static dev.anneal.jobs.MetricDefinitions.pairwiseAuc;
+import static dev.anneal.jobs.MetricDefinitions.num;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -241,28 +243,9 @@ class EvaluatePredictTasksTest {
         assertTrue(total > 0 && sq > 0, "targets and errors vary");
     }
 
-    /** P(score of a positive > score of a negative) + P(equal) / 2, over every pair. */
-    private static double pairwiseAuc(double[] score, int[] positive) {
-        double wins = 0;
-        long pairs = 0;
-        for (int i = 0; i < score.length; i++) {
-            for (int j = 0; j < score.length; j++) {
-                if (positive[i] == 1 && positive[j] == 0) {
-                    pairs++;
-                    wins += score[i] > score[j] ? 1 : score[i] == score[j] ? 0.5 : 0;
-                }
-            }
-        }
-        return wins / pairs;
-    }
-
     private static Map<String, Long> longs(Map<String, Object> m) {
         Map<String, Long> out = new HashMap<>();
         m.forEach((k, v) -> out.put(k, ((Number) v).longValue()));
         return out;
-    }
-
-    private static double num(Object o) {
-        return ((Number) o).doubleValue();
     }
 }

@@ -1,5 +1,7 @@
 package dev.anneal.jobs;
 
+import static dev.anneal.jobs.MetricDefinitions.pairwiseAuc;
+import static dev.anneal.jobs.MetricDefinitions.num;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -143,10 +145,6 @@ class EvaluatePredictTest {
         return rows;
     }
 
-    private static double num(Object o) {
-        return ((Number) o).doubleValue();
-    }
-
     @Test
     void binaryFiguresAgreeWithTheirDefinitionsOnPredictOutput() throws IOException {
         Path input = withBadRows("binary-bad", "period", 7);
@@ -231,21 +229,6 @@ class EvaluatePredictTest {
                 "input=" + dataset, "output=" + dir.resolve("eval-dataset"), "checkpoint=" + binaryModel)), false);
         assertEquals(testRows, fromDataset.scored());
         assertEquals(0, fromDataset.quarantined());
-    }
-
-    /** P(score of a positive > score of a negative) + P(equal) / 2, over every pair. */
-    private static double pairwiseAuc(double[] score, int[] positive) {
-        double wins = 0;
-        long pairs = 0;
-        for (int i = 0; i < score.length; i++) {
-            for (int j = 0; j < score.length; j++) {
-                if (positive[i] == 1 && positive[j] == 0) {
-                    pairs++;
-                    wins += score[i] > score[j] ? 1 : score[i] == score[j] ? 0.5 : 0;
-                }
-            }
-        }
-        return wins / pairs;
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.anneal.jobs;
 
+import static dev.anneal.jobs.MetricDefinitions.num;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.apache.spark.sql.functions.col;
@@ -122,10 +123,6 @@ final class ImageScoringChecks {
 
     private static Map<String, Object> read(Path p) throws IOException {
         return JSON.readValue(p.toFile(), Map.class);
-    }
-
-    private static double num(Object o) {
-        return ((Number) o).doubleValue();
     }
 
     private static List<Map<String, Object>> quarantine(Path out) throws IOException {
