@@ -175,10 +175,11 @@ def stage_seconds(work):
     for name, run in runs_of:
         log = run / "metrics.jsonl"
         if log.exists():
-            for line in log.read_text().splitlines():
-                event = json.loads(line)
-                if event.get("event") == "end" and isinstance(event.get("seconds"), (int, float)):
-                    last[name] = round(event["seconds"])
+            # A run resumed in several invocations (training.stepsPerRun, or more epochs) ends once per invocation.
+            ends = [json.loads(line) for line in log.read_text().splitlines()]
+            ends = [e["seconds"] for e in ends if e.get("event") == "end" and isinstance(e.get("seconds"), (int, float))]
+            if ends:
+                last[name] = round(sum(ends))
     seconds = {}
     for name, s in last.items():
         group = "finetune " + name.split()[1] if name.startswith("finetune") else name
