@@ -132,7 +132,9 @@ def image_section(work, lines):
             lines.append(f"| {name} | — | — | — | not run yet |")
             continue
         test = m.get("test") or {}
-        lines.append(f"| {name} | {m.get('trainImages', '—'):,} | {len(m.get('epochs') or [])} | "
+        # A resumed run's metrics.json lists the epochs of its last invocation; the last epoch's number is the count.
+        epochs = max((e.get("epoch", 0) for e in m.get("epochs") or []), default=0)
+        lines.append(f"| {name} | {m.get('trainImages', '—'):,} | {epochs} | "
                      f"{test.get('count', '—')} | {test.get('accuracy', float('nan')):.4f} |")
     lines.append("")
     full_accuracy = None if full is None else (full.get("test") or {}).get("accuracy")
