@@ -2,6 +2,8 @@ package dev.anneal.jobs;
 
 import static dev.anneal.jobs.MetricDefinitions.pairwiseAuc;
 import static dev.anneal.jobs.MetricDefinitions.num;
+import static dev.anneal.jobs.MetricDefinitions.quarantine;
+import static dev.anneal.jobs.MetricDefinitions.read;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -127,22 +129,6 @@ class EvaluatePredictTest {
 
     private static Object badLabel(String labelField) {
         return labelField.equals("period") ? 1 : "comma";
-    }
-
-    private static Map<String, Object> read(Path p) throws IOException {
-        return JSON.readValue(p.toFile(), Map.class);
-    }
-
-    private static List<Map<String, Object>> quarantine(Path out) throws IOException {
-        List<Map<String, Object>> rows = new ArrayList<>();
-        try (Stream<Path> files = Files.list(out.resolve("quarantine"))) {
-            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".json")).toList()) {
-                for (String line : Files.readAllLines(f)) {
-                    rows.add(JSON.readValue(line, Map.class));
-                }
-            }
-        }
-        return rows;
     }
 
     @Test

@@ -1,6 +1,8 @@
 package dev.anneal.jobs;
 
 import static dev.anneal.jobs.MetricDefinitions.num;
+import static dev.anneal.jobs.MetricDefinitions.quarantine;
+import static dev.anneal.jobs.MetricDefinitions.read;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.apache.spark.sql.functions.col;
@@ -119,21 +121,5 @@ final class ImageScoringChecks {
         assertEquals(400, all.scored());
         assertEquals(List.of("id", "prediction", "probability", "probability_5", "probability_6", "probability_7",
                 "probability_8", "probability_9"), all.summary().get("columns"));
-    }
-
-    private static Map<String, Object> read(Path p) throws IOException {
-        return JSON.readValue(p.toFile(), Map.class);
-    }
-
-    private static List<Map<String, Object>> quarantine(Path out) throws IOException {
-        List<Map<String, Object>> rows = new ArrayList<>();
-        try (Stream<Path> files = Files.list(out.resolve("quarantine"))) {
-            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".json")).toList()) {
-                for (String line : Files.readAllLines(f)) {
-                    rows.add(JSON.readValue(line, Map.class));
-                }
-            }
-        }
-        return rows;
     }
 }

@@ -90,11 +90,7 @@ class BottleneckAdapterGradientTest {
         Nd4j.getRandom().setSeed(3);
         INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 3, 4);
         INDArray y = Nd4j.randn(DataType.DOUBLE, 2, 3, 4);
-        boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.GraphConfig()
-                .net(g).inputs(new INDArray[] {x}).labels(new INDArray[] {y})
-                .epsilon(1e-6).maxRelError(1e-3).minAbsoluteError(1e-8)
-                .print(GradientCheckUtil.PrintMode.FAILURES_ONLY).exitOnFirstError(false));
-        assertTrue(ok, "gradient check failed for the bottleneck adapter");
+        assertGradientsMatch(g, x, y, "the bottleneck adapter");
     }
 
     @Test
@@ -150,11 +146,7 @@ class BottleneckAdapterGradientTest {
         Nd4j.getRandom().setSeed(3);
         INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 2, 5, 5);
         INDArray y = Nd4j.create(new double[][] {{0, 1, 0}, {0, 0, 1}});
-        boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.GraphConfig()
-                .net(g).inputs(new INDArray[] {x}).labels(new INDArray[] {y})
-                .epsilon(1e-6).maxRelError(1e-3).minAbsoluteError(1e-8)
-                .print(GradientCheckUtil.PrintMode.FAILURES_ONLY).exitOnFirstError(false));
-        assertTrue(ok, "gradient check failed for the convolution and dense adapters");
+        assertGradientsMatch(g, x, y, "the convolution and dense adapters");
     }
 
     @Test
@@ -170,5 +162,14 @@ class BottleneckAdapterGradientTest {
                 g.getLayer("adapter_conv_down").numParams() + g.getLayer("adapter_conv_up").numParams());
         assertEquals(BottleneckAdapter.parameters(4, 2),
                 g.getLayer("adapter_dense_down").numParams() + g.getLayer("adapter_dense_up").numParams());
+    }
+
+    /** DL4J's gradient check in double precision: every parameter's gradient against central differences. */
+    private static void assertGradientsMatch(ComputationGraph g, INDArray x, INDArray y, String what) {
+        boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.GraphConfig()
+                .net(g).inputs(new INDArray[] {x}).labels(new INDArray[] {y})
+                .epsilon(1e-6).maxRelError(1e-3).minAbsoluteError(1e-8)
+                .print(GradientCheckUtil.PrintMode.FAILURES_ONLY).exitOnFirstError(false));
+        assertTrue(ok, "gradient check failed for " + what);
     }
 }
