@@ -42,6 +42,9 @@ public record CnnSpec(int height, int width, int channels, List<Integer> convCha
         this(height, width, channels, convChannels, kernelSize, denseSize, nOut, loss, 0);
     }
 
+    /** The name of the encoder's last layer, the one a task head reads. */
+    static final String DENSE = "dense";
+
     public CnnSpec {
         Checks.positive("height", height);
         Checks.positive("width", width);
@@ -69,23 +72,7 @@ public record CnnSpec(int height, int width, int channels, List<Integer> convCha
     public ComputationGraphConfiguration configuration(long seed, IUpdater updater, DataType dataType) {
         LayerChain chain = new LayerChain(seed, updater, dataType,
                 InputType.convolutionalFlat(height, width, channels));
-        for (int i = 0; i < convChannels.size(); i++) {
-            chain.add(convName(i), new ConvolutionLayer.Builder(kernelSize, kernelSize)
-                    .stride(1, 1)
-                    .nOut(convChannels.get(i))
-                    .activation(Activation.RELU)
-                    .weightInit(WeightInit.RELU)
-                    .build());
-            chain.add(poolName(i), new SubsamplingLayer.Builder(PoolingType.MAX)
-                    .kernelSize(2, 2)
-                    .stride(2, 2)
-                    .build());
-        }
-        chain.add("dense", new DenseLayer.Builder()
-                .nOut(denseSize)
-                .activation(Activation.RELU)
-                .weightInit(WeightInit.RELU)
-                .build());
+        addEncoder(chain, convChannels, kernelSize, denseSize);
         OutputLayer.Builder head = new OutputLayer.Builder(loss.lossFunction())
                 .nOut(nOut)
                 .activation(loss.outputActivation());
@@ -99,12 +86,42 @@ public record CnnSpec(int height, int width, int channels, List<Integer> convCha
 
     @Override
     public List<String> encoderLayers() {
-        List<String> names = new ArrayList<>();
+        return encoderLayers(convChannels.size());
+    }
+
+    /**
+     * Appends the encoder: the {@code conv_i}/{@code pool_i} blocks, then {@code dense}. Shared with
+     * {@link CnnAutoencoderSpec}, so that an autoencoder's encoder is this one, layer for layer, and everything
+     * fine-tuning does to a CNN's encoder works on it unchanged.
+     */
+    static void addEncoder(LayerChain chain, List<Integer> convChannels, int kernelSize, int denseSize) {
         for (int i = 0; i < convChannels.size(); i++) {
+            chain.add(convName(i), new ConvolutionLayer.Builder(kernelSize, kernelSize)
+                    .stride(1, 1)
+                    .nOut(convChannels.get(i))
+                    .activation(Activation.RELU)
+                    .weightInit(WeightInit.RELU)
+                    .build());
+            chain.add(poolName(i), new SubsamplingLayer.Builder(PoolingType.MAX)
+                    .kernelSize(2, 2)
+                    .stride(2, 2)
+                    .build());
+        }
+        chain.add(DENSE, new DenseLayer.Builder()
+                .nOut(denseSize)
+                .activation(Activation.RELU)
+                .weightInit(WeightInit.RELU)
+                .build());
+    }
+
+    /** The names {@link #addEncoder} gives an encoder of {@code blocks} convolution blocks, in order. */
+    static List<String> encoderLayers(int blocks) {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < blocks; i++) {
             names.add(convName(i));
             names.add(poolName(i));
         }
-        names.add("dense");
+        names.add(DENSE);
         return List.copyOf(names);
     }
 
@@ -122,7 +139,7 @@ public record CnnSpec(int height, int width, int channels, List<Integer> convCha
     }
 
     // Fails here, naming the block, rather than deep inside DL4J's shape inference.
-    private static void checkSpatialSize(int height, int width, int blocks, int kernelSize) {
+    static void checkSpatialSize(int height, int width, int blocks, int kernelSize) {
         int h = height;
         int w = width;
         for (int i = 0; i < blocks; i++) {

@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.Set;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -41,12 +42,20 @@ final class LayerChain {
 
     /** Appends a layer fed by the previous one. */
     LayerChain add(String name, Layer layer) {
+        return add(name, layer, null);
+    }
+
+    /**
+     * Appends a layer fed by the previous one through {@code preProcessor}, for a reshape DL4J does not infer (a
+     * flat vector into a feature map); {@code null} for the one DL4J infers, if any.
+     */
+    LayerChain add(String name, Layer layer, InputPreProcessor preProcessor) {
         // DL4J M2.1 rejects a repeated vertex name but not a layer named like a graph input; checking here covers
         // both, before DL4J has half-built anything.
         if (!names.add(name)) {
             throw new IllegalStateException("layer name '" + name + "' is already used in this network");
         }
-        builder.addLayer(name, layer, last);
+        builder.addLayer(name, layer, preProcessor, last);
         last = name;
         return this;
     }

@@ -13,7 +13,7 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * <p>The graph has one input named {@link #INPUT} and one output, the layer named {@link #HEAD}; every layer name is
  * unique by construction (building a graph with a repeated name fails rather than replacing a layer).
  */
-public sealed interface NetworkSpec permits MlpSpec, CnnSpec, LstmLanguageModelSpec {
+public sealed interface NetworkSpec permits MlpSpec, CnnSpec, CnnAutoencoderSpec, LstmLanguageModelSpec {
 
     /** The name of the graph's only input. */
     String INPUT = "input";
@@ -55,6 +55,6 @@ public sealed interface NetworkSpec permits MlpSpec, CnnSpec, LstmLanguageModelS
     /** The loss the head is trained with. */
     Loss loss();
 
-    /** A short name of the architecture: {@code mlp}, {@code cnn} or {@code lstm-lm}. */
+    /** A short name of the architecture: {@code mlp}, {@code cnn}, {@code cnn-autoencoder} or {@code lstm-lm}. */
     String kind();
 }

@@ -63,6 +63,32 @@ class GradientCheckTest {
     }
 
     @Test
+    void cnnAutoencoderReconstructingPixels() {
+        // 10x9 -> conv 9x8 -> pool 4x4 -> conv 3x3 -> pool 1x1: both decoder blocks pad (a row, then a row and a
+        // column), so every kind of decoder layer is checked. The targets are the pixels themselves, in [0, 1].
+        CnnAutoencoderSpec spec = new CnnAutoencoderSpec(10, 9, 1, List.of(2, 2), 2, 3);
+        assertEquals(List.of("decoder_dense", "decoder_up_1", "decoder_pad_1", "decoder_deconv_1", "decoder_up_0",
+                "decoder_pad_0", "decoder_deconv_0"), spec.decoderLayers());
+        Random random = new Random(9);
+        double[] values = new double[3 * spec.flatInputSize()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = random.nextDouble();
+        }
+        INDArray pixels = Nd4j.create(values, new long[] {3, spec.flatInputSize()}, DataType.DOUBLE);
+        ComputationGraph graph = spec.build(SEED, new NoOp(), DataType.DOUBLE);
+        // A transposed convolution's outputs that read only padding are its bias; at DL4J's initial bias of 0 they
+        // sit exactly on ReLU's kink, where the one-sided analytic derivative (0) and the central difference
+        // disagree by construction. Biases off zero keep every unit on one side of it.
+        for (org.deeplearning4j.nn.api.Layer layer : graph.getLayers()) {
+            if (layer.paramTable().containsKey("b")) {
+                layer.getParam("b").assign(0.05);
+            }
+        }
+        assertTrue(GradientCheckUtil.checkGradients(config(graph, pixels, pixels)),
+                "gradient check failed for " + spec);
+    }
+
+    @Test
     void lstmLanguageModel() {
         LstmLanguageModelSpec spec = new LstmLanguageModelSpec(5, 3, 4, 1);
         DataSet batch = LanguageModelBatches.languageModelBatch(new int[][] {{0, 1, 2, 3, 4}, {4, 2, 2, 0, 1}}, 5);
