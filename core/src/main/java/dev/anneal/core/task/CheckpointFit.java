@@ -136,6 +136,10 @@ public final class CheckpointFit {
                 || !(graph.getLayer(encoderOutput.toString()).conf().getLayer() instanceof FeedForwardLayer)) {
             d.add("network.encoderOutput names '" + encoderOutput + "', which is not an encoder layer of the "
                     + "network; encoder layers: " + encoderLayers);
+        } else {
+            // What the fine-tune keeps: the chain from the input to the encoder output. An autoencoder's decoder
+            // is not part of it, so task.freeze may not name a decoder layer.
+            encoderLayers = TaskAdapter.encoderLayers(checkpoint);
         }
         if (!names.contains(TaskAdapter.HEAD)) {
             d.add("the network has no '" + TaskAdapter.HEAD + "' to replace; its layers: " + names);

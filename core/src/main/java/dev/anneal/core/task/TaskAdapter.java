@@ -54,9 +54,10 @@ public final class TaskAdapter {
     public static final String HEAD = "head";
     public static final String ADAPTER_PREFIX = "adapter_";
     static final List<String> TEXT_ENCODERS = List.of("lstm-lm");
-    static final List<String> IMAGE_ENCODERS = List.of("cnn");
+    /** A supervised CNN, or a convolutional autoencoder, whose encoder is the same CNN and whose decoder is dropped. */
+    static final List<String> IMAGE_ENCODERS = List.of("cnn", "cnn-autoencoder");
 
-    /** Whether the checkpoint's network reads images (a CNN) rather than token ids. */
+    /** Whether the checkpoint's network reads images (a CNN or an autoencoder's) rather than token ids. */
     public static boolean readsImages(Checkpoint pretrained) {
         return IMAGE_ENCODERS.contains(pretrained.info().networkKind());
     }
