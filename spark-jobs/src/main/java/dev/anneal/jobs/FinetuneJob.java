@@ -316,6 +316,10 @@ public final class FinetuneJob {
         Path out = new Path(config.output());
         Path modelDir = new Path(out, MODEL_DIR);
         Map<String, Object> network = new LinkedHashMap<>(pretrained.info().network());
+        // An autoencoder's decoder is not part of the classifier: its manifest describes what the model.zip holds.
+        network.remove("decoderLayers");
+        network.remove("objective");
+        network.put("pretrainedKind", pretrained.info().networkKind());
         network.put("kind", images ? "image-classifier" : "text-classifier");
         network.put("task", task.task());
         network.put("labels", task.labels());

@@ -97,8 +97,11 @@ public final class PretrainJob {
             var manifest = DatasetFiles.manifest(config.input(), hadoop);
             if (manifest.kind().equals("image")) {
                 ImageRecords.labelIndexes(manifest, config.image().labels(), "image.labels", config.input());
+            } else {
+                requireTextObjective(config, "a " + manifest.kind() + " dataset");
             }
         } else {
+            requireTextObjective(config, "a text corpus");
             TextCorpus.checkInput(config.input(), hadoop);
         }
         CheckpointStore store = new CheckpointStore(hadoop);
@@ -110,6 +113,9 @@ public final class PretrainJob {
                         + "continue from; choose another --output or give --overwrite to replace it");
             }
             resumeFrom = store.read(new Path(config.output()), true);
+            if (dataset && DatasetFiles.manifest(config.input(), hadoop).kind().equals("image")) {
+                ImagePretrain.requireResumableKind(config, resumeFrom);
+            }
         } else {
             RunDirectory.prepare(config.output(), overwrite, hadoop);
         }
@@ -153,6 +159,15 @@ public final class PretrainJob {
         return c;
     }
 
+    /** The language model has one objective; the autoencoder's needs images (exit 2 otherwise, before Spark). */
+    private static void requireTextObjective(PretrainConfig config, String what) {
+        if (config.image().reconstructs()) {
+            throw new ConfigException("model.cnn.objective=reconstruct trains a convolutional autoencoder on an image "
+                    + "dataset, but input " + config.input() + " is " + what + ": the language model learns only to "
+                    + "predict the next character; leave model.cnn.objective at classify");
+        }
+    }
+
     static Result train(PretrainConfig config, JavaSparkContext sc, Checkpoint resumeFrom) {
         return train(config, sc, resumeFrom, null);
     }
@@ -165,6 +180,7 @@ public final class PretrainJob {
             }
             return ImagePretrain.train(config, sc, resumeFrom);
         }
+        requireTextObjective(config, "not an image dataset");
         long started = System.nanoTime();
         CheckpointStore store = new CheckpointStore(sc.hadoopConfiguration());
         int workers = config.training().workers() > 0 ? config.training().workers() : sc.defaultParallelism();

@@ -3,6 +3,7 @@ package dev.anneal.jobs.data;
 import dev.anneal.core.net.ImageBatches;
 import dev.anneal.core.text.CharVocabulary;
 import dev.anneal.jobs.eval.TaskEvaluation;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.io.Serializable;
@@ -33,6 +34,21 @@ public interface RecordFeatures extends Serializable {
                 targets[i] = records.get(i).target();
             }
             return ImageBatches.of(images, targets, pixels);
+        };
+    }
+
+    /**
+     * Images of {@code pixels} bytes each, scaled to [0, 1], as both features and labels: what an autoencoder
+     * learns to reconstruct. The records' labels are not read.
+     */
+    static RecordFeatures reconstruction(int pixels) {
+        return records -> {
+            byte[][] images = new byte[records.size()][];
+            for (int i = 0; i < images.length; i++) {
+                images[i] = records.get(i).image();
+            }
+            INDArray x = ImageBatches.features(images, pixels);
+            return new DataSet(x, x.dup());
         };
     }
 }
