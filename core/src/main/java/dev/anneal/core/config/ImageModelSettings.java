@@ -59,7 +59,9 @@ public record ImageModelSettings(List<String> labels, List<Integer> channels, in
         return new ArrayList<>(List.of(
                 ConfigField.list("image.labels", List.of(),
                         "Image datasets: the labels pretrained on (supervised), in output order; images with other "
-                                + "labels are left out. Empty = every label the dataset declares."),
+                                + "labels are left out. Empty = every label the dataset declares. With "
+                                + "model.cnn.objective=reconstruct only the images of these labels are used, and "
+                                + "their labels are not read."),
                 ConfigField.list("model.cnn.channels", List.of("32", "64"),
                         "Image datasets: output channels of each convolution + 2x2 max-pool block, input side first."),
                 ConfigField.integer("model.cnn.kernelSize", 3, "Image datasets: side of the convolution kernels."),
