@@ -153,8 +153,12 @@ def image_section(work, lines):
             lines.append("")
     lines += ["### The CNNs", "", "| model | training images | epochs | test images | test accuracy |",
               "|---|---|---|---|---|"]
-    for name, m in (("pretrained, classes 0–4 (the fine-tunes' start)", pretrained),
-                    ("full labels, all 10 classes (target ≥ 0.91)", full)):
+    constant = read_json(Path(work) / "cnn" / "full-constant" / "metrics.json")
+    rows = [("pretrained, classes 0–4 (the fine-tunes' start; constant learning rate)", pretrained),
+            ("full labels, all 10 classes, learning rate decayed by a cosine (target ≥ 0.91)", full)]
+    if constant is not None:
+        rows.append(("full labels, all 10 classes, constant learning rate (an earlier run)", constant))
+    for name, m in rows:
         if m is None:
             lines.append(f"| {name} | — | — | — | not run yet |")
             continue
