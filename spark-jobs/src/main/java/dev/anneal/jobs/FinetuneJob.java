@@ -169,7 +169,9 @@ public final class FinetuneJob {
         JavaRDD<TaskRecord> train = TrainingSubset.stratified(
                 records.filter(r -> r._1().equals("train")).map(Tuple2::_2), config.trainExamples(), config.seed(),
                 FinetuneJob::key, stratum(task.task()));
-        JavaRDD<TaskRecord> validation = records.filter(r -> r._1().equals("validation")).map(Tuple2::_2);
+        JavaRDD<TaskRecord> validation = TrainingSubset.stratified(
+                records.filter(r -> r._1().equals("validation")).map(Tuple2::_2), config.validationExamples(),
+                config.seed(), FinetuneJob::key, stratum(task.task()));
         JavaRDD<TaskRecord> test = records.filter(r -> r._1().equals("test")).map(Tuple2::_2);
 
         long trainCount = train.count();

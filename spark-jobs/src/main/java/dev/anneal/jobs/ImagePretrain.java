@@ -31,7 +31,6 @@ import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.learning.config.Adam;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -109,8 +108,9 @@ final class ImagePretrain {
                     + resumeFrom.info().network().get("labels") + " (a " + resumeFrom.info().networkKind()
                     + " network), this run asks for image.labels " + labels);
         }
-        ComputationGraph graph = resumeFrom != null ? resumeFrom.graph()
-                : spec.build(config.seed(), new Adam(config.training().learningRate()), DataType.FLOAT);
+        ComputationGraph graph = resumeFrom != null
+                ? PretrainJob.scheduled(resumeFrom.graph(), config, trainBatches, workers, false)
+                : spec.build(config.seed(), PretrainJob.updater(config, trainBatches, workers), DataType.FLOAT);
         CharVocabulary noText = CharVocabulary.fromCounts(Map.of(), 0);
         Map<String, Object> data = CorpusIdentity.of(config.input(), sc.hadoopConfiguration());
         TrainingLoop.Cursor start = resumeFrom == null ? new TrainingLoop.Cursor(1, 0, 0)

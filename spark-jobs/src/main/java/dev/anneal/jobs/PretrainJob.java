@@ -7,6 +7,7 @@ import dev.anneal.core.checkpoint.CheckpointStore;
 import dev.anneal.core.config.ConfigException;
 import dev.anneal.core.config.PretrainConfig;
 import dev.anneal.core.net.LstmLanguageModelSpec;
+import dev.anneal.core.task.WarmupSchedule;
 import dev.anneal.core.text.CharVocabulary;
 import dev.anneal.jobs.data.ImageRecords;
 import dev.anneal.jobs.data.PretrainCorpus;
@@ -28,6 +29,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -172,6 +174,39 @@ public final class PretrainJob {
         return train(config, sc, resumeFrom, null);
     }
 
+    /**
+     * Adam at {@code training.learningRate}, under {@code schedule.*} when the config asks for one. The schedule's
+     * steps are each worker's updates, {@code ceil(minibatches / workers)} an epoch, which is the count the training
+     * loop keeps in the network's iteration counter.
+     */
+    static IUpdater updater(PretrainConfig config, long trainBatches, int workers) {
+        return config.scheduled() ? new Adam(schedule(config, trainBatches, workers))
+                : new Adam(config.training().learningRate());
+    }
+
+    /**
+     * A network read from a checkpoint, under this run's {@code schedule.*}: a resumed run follows it from the step
+     * it reached, a continued one ({@code fresh}: init.checkpoint) from step 0. Unchanged without a schedule.
+     */
+    static ComputationGraph scheduled(ComputationGraph graph, PretrainConfig config, long trainBatches, int workers,
+                                      boolean fresh) {
+        if (config.scheduled()) {
+            if (fresh) {
+                graph.getConfiguration().setIterationCount(0);
+                graph.getConfiguration().setEpochCount(0);
+            }
+            graph.setLearningRate(schedule(config, trainBatches, workers));
+        }
+        return graph;
+    }
+
+    private static WarmupSchedule schedule(PretrainConfig config, long trainBatches, int workers) {
+        long perEpoch = (trainBatches + workers - 1) / workers;
+        int total = (int) Math.max(1, Math.min(Integer.MAX_VALUE, perEpoch * config.training().epochs()));
+        return new WarmupSchedule(config.training().learningRate(), (int) Math.round(config.warmup() * total), total,
+                config.decay(), 1, 1);
+    }
+
     static Result train(PretrainConfig config, JavaSparkContext sc, Checkpoint resumeFrom, Checkpoint init) {
         if (ImageRecords.isImageDataset(config.input(), sc.hadoopConfiguration())) {
             if (init != null) {
@@ -206,8 +241,8 @@ public final class PretrainJob {
 
         LstmLanguageModelSpec spec = new LstmLanguageModelSpec(vocabulary.size(), config.embeddingSize(),
                 config.hiddenSize(), config.layers());
-        ComputationGraph graph = from != null ? from.graph()
-                : spec.build(config.seed(), new Adam(config.training().learningRate()), DataType.FLOAT);
+        ComputationGraph graph = from != null ? scheduled(from.graph(), config, trainBatches, workers, init != null)
+                : spec.build(config.seed(), updater(config, trainBatches, workers), DataType.FLOAT);
         Map<String, Object> data = CorpusIdentity.of(config.input(), sc.hadoopConfiguration());
         TrainingLoop.Cursor start = resumeFrom == null ? new TrainingLoop.Cursor(1, 0, 0)
                 : cursor(resumeFrom.info(), trainBatches, data);

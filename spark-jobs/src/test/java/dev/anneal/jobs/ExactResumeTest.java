@@ -20,7 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A run stopped in the middle of an epoch and continued from its checkpoint ends where the uninterrupted run ends:
- * parameter averaging with one worker, same seed, parameters and updater state within 1e-6.
+ * parameter averaging with one worker, same seed, parameters and updater state within 1e-6. Both runs warm the
+ * learning rate up and decay it by a cosine ({@code schedule.*}), so the resumed pieces must also pick the schedule
+ * up at the step they reached.
  */
 class ExactResumeTest {
     @RegisterExtension
@@ -32,7 +34,8 @@ class ExactResumeTest {
         List<String> sets = new ArrayList<>(List.of("input=" + CORPUS, "output=" + output, "seed=7",
                 "text.windowLength=32", "model.embeddingSize=8", "model.hiddenSize=16", "training.batchSize=16",
                 "training.workers=1", "training.epochs=2", "training.averagingFrequency=3",
-                "training.learningRate=0.01", "checkpoint.everySteps=5", "checkpoint.keepLast=0"));
+                "training.learningRate=0.01", "checkpoint.everySteps=5", "checkpoint.keepLast=0",
+                "schedule.decay=cosine", "schedule.warmup=0.1"));
         sets.addAll(List.of(more));
         return sets;
     }
@@ -69,6 +72,16 @@ class ExactResumeTest {
                 "updater state");
         assertEquals(a.graph().getConfiguration().getIterationCount(),
                 b.graph().getConfiguration().getIterationCount(), "Adam's step count");
+        // The schedule is the network's, over the run's updates (two epochs of one worker: the final step count):
+        // 0 at the end, and halfway the cosine after a warm-up of a tenth.
+        int steps = b.graph().getConfiguration().getIterationCount();
+        var updater = b.graph().getLayer("lstm_0").conf().getLayer().getUpdaterByParam("W");
+        assertEquals(0, updater.getLearningRate(steps, 2), 1e-12, "rate at the end");
+        long warm = Math.round(0.1 * steps);
+        int half = steps / 2;
+        assertEquals(0.005 * (1 + Math.cos(Math.PI * (half - warm) / (steps - warm))),
+                updater.getLearningRate(half, 1), 1e-9, "rate halfway");
+        assertEquals(0.01 * 3 / warm, updater.getLearningRate(2, 0), 1e-9, "rate in the warm-up");
         double lossWhole = whole.lastLoss();
         double lossPieces = last.lastLoss();
         assertEquals(lossWhole, lossPieces, 1e-6, "validation loss after the last epoch");

@@ -23,6 +23,7 @@ import java.util.List;
  * @param testFraction       share of records in the test split
  * @param trainExamples      labelled training records used, drawn from the train split stratified by class and
  *                           seeded; 0 = all of them
+ * @param validationExamples validation records used, drawn from the validation split the same way; 0 = all of them
  * @param init               pretrained: the checkpoint's weights; random: the same network initialised from the
  *                           seed, the from-scratch baseline
  * @param training           how to train
@@ -31,7 +32,7 @@ import java.util.List;
 public record FinetuneConfig(String input, String output, String checkpoint, String master, long seed,
                              String textField, String labelField, int maxLength, String pooling, List<String> freeze,
                              double threshold, double validationFraction, double testFraction,
-                             int trainExamples, String init, TrainingSettings training, FinetuneSettings finetune) {
+                             int trainExamples, int validationExamples, String init, TrainingSettings training, FinetuneSettings finetune) {
     public static final List<String> POOLING = List.of("mean", "max", "last");
     public static final List<String> INITS = List.of("pretrained", "random");
     /** Fine-tuning's default learning rate: a tenth of pretraining's. */
@@ -61,6 +62,7 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                     + (validationFraction + testFraction));
         }
         Require.atLeast("split.trainExamples", trainExamples, 0);
+        Require.atLeast("split.validationExamples", validationExamples, 0);
         if (!INITS.contains(init)) {
             throw new ConfigException("task.init must be one of " + INITS + ", got '" + init + "'");
         }
@@ -108,6 +110,11 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                         "Labelled training records to use: this many from the train split, drawn per class in "
                                 + "proportion to its share (each class at least one), seeded by seed; validation "
                                 + "and test stay whole. 0 = the whole train split."),
+                ConfigField.integer("split.validationExamples", 0,
+                        "Validation records to use for early stopping and the per-epoch figures: this many from the "
+                                + "validation split, drawn like split.trainExamples. A few-label fine-tune should "
+                                + "not lean on thousands of validation labels, and scoring them is most of its "
+                                + "time. 0 = the whole validation split."),
                 ConfigField.choice("task.init", "pretrained", INITS,
                         "pretrained = start from the checkpoint's weights; random = the checkpoint's architecture (and "
                                 + "vocabulary) with every weight initialised afresh from seed: the no-pretraining "
@@ -126,7 +133,8 @@ public record FinetuneConfig(String input, String output, String checkpoint, Str
                 v.string("spark.master"), v.longValue("seed"), v.string("task.textField"),
                 v.string("task.labelField"), v.integer("text.maxLength"), v.string("task.pooling"),
                 v.list("task.freeze"), v.decimal("task.threshold"), v.decimal("split.validationFraction"),
-                v.decimal("split.testFraction"), v.integer("split.trainExamples"), v.string("task.init"),
+                v.decimal("split.testFraction"), v.integer("split.trainExamples"),
+                v.integer("split.validationExamples"), v.string("task.init"),
                 TrainingSettings.from(v), FinetuneSettings.from(v));
     }
 }

@@ -25,11 +25,17 @@ import java.util.List;
  * @param image              the CNN and the labels trained on when the input is an image dataset
  * @param initCheckpoint     a checkpoint whose network and vocabulary a new run starts from (continued
  *                           pretraining on another corpus); empty = a network initialised from the seed
+ * @param decay              the learning rate over the run: constant, or cosine or linear decay to 0 after the
+ *                           warm-up
+ * @param warmup             share of the run's updates over which the learning rate rises linearly from 0
  */
 public record PretrainConfig(String input, String output, String master, long seed, int windowLength,
                              int vocabularySize, double validationFraction, int embeddingSize, int hiddenSize,
                              int layers, TrainingSettings training, RetentionPolicy retention,
-                             RunCadence cadence, ImageModelSettings image, String initCheckpoint) {
+                             RunCadence cadence, ImageModelSettings image, String initCheckpoint, String decay,
+                             double warmup) {
+    /** The learning-rate shapes a pretraining run can take. */
+    public static final List<String> DECAYS = List.of("constant", "cosine", "linear");
 
     public PretrainConfig {
         Require.present("input", input, "--input");
@@ -44,6 +50,15 @@ public record PretrainConfig(String input, String output, String master, long se
         java.util.Objects.requireNonNull(cadence, "cadence");
         java.util.Objects.requireNonNull(image, "image");
         java.util.Objects.requireNonNull(initCheckpoint, "init.checkpoint");
+        if (!DECAYS.contains(decay)) {
+            throw new ConfigException("schedule.decay must be one of " + DECAYS + ", got '" + decay + "'");
+        }
+        Require.fraction("schedule.warmup", warmup);
+    }
+
+    /** Whether the learning rate changes over the run (anything but a constant rate without warm-up). */
+    public boolean scheduled() {
+        return !decay.equals("constant") || warmup > 0;
     }
 
     public static final ConfigSchema<PretrainConfig> SCHEMA = new ConfigSchema<>("pretrain", fields(),
@@ -81,6 +96,12 @@ public record PretrainConfig(String input, String output, String master, long se
                         + "weights and vocabulary, trained on this run's input at training.learningRate, step 0 "
                         + "(continued pretraining on another corpus, as ULMFiT's second stage). model.* must match "
                         + "it. Ignored when --output already holds checkpoints to resume. Empty = none."));
+        f.add(ConfigField.choice("schedule.decay", "constant", DECAYS,
+                "The learning rate over the run's training.epochs: constant, or cosine or linear decay from "
+                        + "training.learningRate to 0 (after the warm-up). A resumed run follows the schedule of "
+                        + "its current training.epochs from the step it reached."));
+        f.add(ConfigField.decimal("schedule.warmup", 0.0,
+                "Share of the run's updates over which the learning rate rises linearly from 0; 0 = none."));
         return f;
     }
 
@@ -89,7 +110,7 @@ public record PretrainConfig(String input, String output, String master, long se
                 v.integer("text.windowLength"), v.integer("text.vocabularySize"), v.decimal("validationFraction"),
                 v.integer("model.embeddingSize"), v.integer("model.hiddenSize"), v.integer("model.layers"),
                 TrainingSettings.from(v), retention(v), RunCadence.from(v), ImageModelSettings.from(v),
-                v.string("init.checkpoint"));
+                v.string("init.checkpoint"), v.string("schedule.decay"), v.decimal("schedule.warmup"));
     }
 
     private static RetentionPolicy retention(ConfigValues v) {

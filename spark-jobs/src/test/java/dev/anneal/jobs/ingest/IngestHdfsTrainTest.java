@@ -145,10 +145,12 @@ class IngestHdfsTrainTest {
         FinetuneJob.Result scratch = FinetuneJob.run(FinetuneConfig.SCHEMA.load(null, List.of(
                 "input=" + hdfs + "/datasets/spam", "output=" + hdfs + "/runs/spam-scratch", "checkpoint=" + hdfs
                         + "/runs/lm-spam", "spark.master=local[2]", "text.maxLength=64", "training.epochs=1",
-                "split.trainExamples=50", "task.init=random", "seed=3")), false, false);
+                "split.trainExamples=50", "split.validationExamples=10", "task.init=random", "seed=3")), false,
+                false);
         @SuppressWarnings("unchecked")
         Map<String, Number> records = (Map<String, Number>) scratch.metrics().get("records");
         assertEquals(50, records.get("train").longValue(), "split.trainExamples: " + records);
+        assertEquals(10, records.get("validation").longValue(), "split.validationExamples: " + records);
         // The embedding stays frozen (task.freeze's default): task.init=random froze fresh weights, not the model's.
         Checkpoint tuned = store.read(new Path(scratch.model()), false);
         assertTrue(!after.graph().getLayer("embedding").getParam("W")
