@@ -168,6 +168,20 @@ def image_section(work, lines):
         lines.append(f"| {name} | {m.get('trainImages', '—'):,} | {epochs} | "
                      f"{test.get('count', '—')} | {test.get('accuracy', float('nan')):.4f} |")
     lines.append("")
+    if autoencoder is not None:
+        test = autoencoder.get("test") or {}
+        mean = test.get("meanImage") or {}
+        epochs = max((e.get("epoch", 0) for e in autoencoder.get("epochs") or []), default=0)
+        figure = (lambda v: "—" if v is None else f"{v:.4f}")
+        lines += ["The autoencoder (the second pretraining), on the test images of all 10 classes: reconstruction "
+                  "loss in nats per pixel (binary cross-entropy) and squared error per pixel (pixels in [0, 1]), "
+                  "against the mean training image as a constant reconstruction:", "",
+                  "| model | training images | epochs | test images | loss per pixel | squared error per pixel |",
+                  "|---|---|---|---|---|---|",
+                  f"| autoencoder | {autoencoder.get('trainImages', 0):,} | {epochs} | {test.get('count', '—')} | "
+                  f"{figure(test.get('loss'))} | {figure(test.get('mse'))} |",
+                  f"| the mean training image | — | — | {test.get('count', '—')} | {figure(mean.get('loss'))} | "
+                  f"{figure(mean.get('mse'))} |", ""]
     full_accuracy = None if full is None else (full.get("test") or {}).get("accuracy")
     return gains, full_accuracy
 
