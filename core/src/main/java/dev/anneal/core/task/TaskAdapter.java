@@ -174,16 +174,31 @@ public final class TaskAdapter {
                 .filter(n -> BottleneckAdapter.fits(pretrained.graph().getLayer(n).conf().getLayer())).toList();
     }
 
-    /** Parameters that the updater changes: those of every layer that is not frozen. */
+    /**
+     * Parameters that the updater changes: those of every layer that is neither frozen nor held at a learning rate
+     * of 0 ({@code task.learningRates} factor 0).
+     */
     public static long trainableParameters(ComputationGraph graph) {
         long n = 0;
         for (Layer l : graph.getLayers()) {
             if (!(l instanceof org.deeplearning4j.nn.layers.FrozenLayer)
-                    && !(l instanceof org.deeplearning4j.nn.layers.FrozenLayerWithBackprop)) {
+                    && !(l instanceof org.deeplearning4j.nn.layers.FrozenLayerWithBackprop) && !heldStill(l)) {
                 n += l.numParams();
             }
         }
         return n;
+    }
+
+    // A factor of 0 builds plain SGD at rate 0 (see updater), possibly inside gradient accumulation.
+    private static boolean heldStill(Layer l) {
+        if (!(l.conf().getLayer() instanceof BaseLayer b)) {
+            return false;
+        }
+        IUpdater u = b.getIUpdater();
+        if (u instanceof AccumulatingUpdater a) {
+            u = a.inner();
+        }
+        return u instanceof Sgd sgd && sgd.getLearningRateSchedule() == null && sgd.getLearningRate() == 0;
     }
 
     private static ComputationGraph build(Checkpoint pretrained, Plan plan, Set<String> frozen,

@@ -102,6 +102,20 @@ class ImageTaskAdapterTest {
     }
 
     @Test
+    void aLayerHeldAtRateZeroIsNotCountedAsTrainable() {
+        Checkpoint pretrained = checkpoint();
+        FinetuneSettings s = new FinetuneSettings("multiclass", List.of("5", "6", "7"), "mse", 0, 0, 0,
+                List.of("conv_0=0"), 0, "constant", 1, 0.5, 0, 0, 0, 0, 1, "", 2);
+        ComputationGraph held = TaskAdapter.adapt(pretrained, new TaskAdapter.Plan("max", List.of(), s, 0.01, 10, 1, 9));
+        ComputationGraph moving = TaskAdapter.adapt(pretrained, plan(List.of()));
+        long conv0 = held.getLayer("conv_0").numParams();
+        assertTrue(conv0 > 0);
+        assertEquals(held.numParams(), moving.numParams());
+        assertEquals(TaskAdapter.trainableParameters(moving) - conv0, TaskAdapter.trainableParameters(held),
+                "conv_0 at a factor of 0 does not move, so it is not counted");
+    }
+
+    @Test
     void adaptersOnTheCnnStartAsTheIdentityAndTrainAloneOverTheFrozenEncoder() {
         Checkpoint pretrained = checkpoint();
         ComputationGraph adapted = TaskAdapter.adapt(pretrained, plan(List.of(), 2));
