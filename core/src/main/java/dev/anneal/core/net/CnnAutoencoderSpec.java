@@ -53,19 +53,7 @@ public record CnnAutoencoderSpec(int height, int width, int channels, List<Integ
     public static final String DECODER_DENSE = "decoder_dense";
 
     public CnnAutoencoderSpec {
-        Checks.positive("height", height);
-        Checks.positive("width", width);
-        Checks.positive("channels", channels);
-        convChannels = Checks.positiveSizes("convChannels", convChannels);
-        if (convChannels.isEmpty()) {
-            throw new IllegalArgumentException("convChannels must not be empty");
-        }
-        Checks.positive("kernelSize", kernelSize);
-        Checks.positive("denseSize", denseSize);
-        CnnSpec.checkSpatialSize(height, width, convChannels.size(), kernelSize);
-        if (!(dropout >= 0 && dropout < 1)) {
-            throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
-        }
+        convChannels = CnnSpec.checkedEncoder(height, width, channels, convChannels, kernelSize, denseSize, dropout);
     }
 
     /** Without dropout. */

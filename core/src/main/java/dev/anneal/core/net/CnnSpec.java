@@ -46,21 +46,31 @@ public record CnnSpec(int height, int width, int channels, List<Integer> convCha
     static final String DENSE = "dense";
 
     public CnnSpec {
+        convChannels = checkedEncoder(height, width, channels, convChannels, kernelSize, denseSize, dropout);
+        Checks.positive("nOut", nOut);
+        Checks.loss(loss, nOut);
+    }
+
+    /**
+     * Checks the settings of the encoder this spec and {@link CnnAutoencoderSpec} share, failing with the name of
+     * the first bad one; returns {@code convChannels} as an immutable list.
+     */
+    static List<Integer> checkedEncoder(int height, int width, int channels, List<Integer> convChannels,
+                                        int kernelSize, int denseSize, double dropout) {
         Checks.positive("height", height);
         Checks.positive("width", width);
         Checks.positive("channels", channels);
-        convChannels = Checks.positiveSizes("convChannels", convChannels);
-        if (convChannels.isEmpty()) {
+        List<Integer> sizes = Checks.positiveSizes("convChannels", convChannels);
+        if (sizes.isEmpty()) {
             throw new IllegalArgumentException("convChannels must not be empty");
         }
         Checks.positive("kernelSize", kernelSize);
         Checks.positive("denseSize", denseSize);
-        Checks.positive("nOut", nOut);
-        Checks.loss(loss, nOut);
-        checkSpatialSize(height, width, convChannels.size(), kernelSize);
+        checkSpatialSize(height, width, sizes.size(), kernelSize);
         if (!(dropout >= 0 && dropout < 1)) {
             throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
         }
+        return sizes;
     }
 
     /** The length of a flat input row, {@code channels·height·width}. */
