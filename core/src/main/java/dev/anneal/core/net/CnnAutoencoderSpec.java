@@ -3,7 +3,6 @@ package dev.anneal.core.net;
 import java.util.ArrayList;
 import java.util.List;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
@@ -64,14 +63,13 @@ public record CnnAutoencoderSpec(int height, int width, int channels, List<Integ
 
     /** The length of a flat input row, and of an output row: {@code channels·height·width}. */
     public int flatInputSize() {
-        return Math.multiplyExact(Math.multiplyExact(channels, height), width);
+        return CnnSpec.flatSize(height, width, channels);
     }
 
     @Override
     public ComputationGraphConfiguration configuration(long seed, IUpdater updater, DataType dataType) {
-        LayerChain chain = new LayerChain(seed, updater, dataType,
-                InputType.convolutionalFlat(height, width, channels));
-        CnnSpec.addEncoder(chain, convChannels, kernelSize, denseSize);
+        LayerChain chain = CnnSpec.encoderChain(seed, updater, dataType, height, width, channels, convChannels,
+                kernelSize, denseSize);
         List<int[]> sizes = mirror(height, width, convChannels.size(), kernelSize);
         int blocks = convChannels.size();
         int[] code = sizes.get(blocks);

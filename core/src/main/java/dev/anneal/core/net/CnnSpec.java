@@ -75,14 +75,17 @@ public record CnnSpec(int height, int width, int channels, List<Integer> convCha
 
     /** The length of a flat input row, {@code channels·height·width}. */
     public int flatInputSize() {
+        return flatSize(height, width, channels);
+    }
+
+    static int flatSize(int height, int width, int channels) {
         return Math.multiplyExact(Math.multiplyExact(channels, height), width);
     }
 
     @Override
     public ComputationGraphConfiguration configuration(long seed, IUpdater updater, DataType dataType) {
-        LayerChain chain = new LayerChain(seed, updater, dataType,
-                InputType.convolutionalFlat(height, width, channels));
-        addEncoder(chain, convChannels, kernelSize, denseSize);
+        LayerChain chain = encoderChain(seed, updater, dataType, height, width, channels, convChannels, kernelSize,
+                denseSize);
         OutputLayer.Builder head = new OutputLayer.Builder(loss.lossFunction())
                 .nOut(nOut)
                 .activation(loss.outputActivation());
@@ -97,6 +100,18 @@ public record CnnSpec(int height, int width, int channels, List<Integer> convCha
     @Override
     public List<String> encoderLayers() {
         return encoderLayers(convChannels.size());
+    }
+
+    /**
+     * A chain reading flat {@code channels·height·width} rows, with the encoder this spec and
+     * {@link CnnAutoencoderSpec} share already added.
+     */
+    static LayerChain encoderChain(long seed, IUpdater updater, DataType dataType, int height, int width,
+                                   int channels, List<Integer> convChannels, int kernelSize, int denseSize) {
+        LayerChain chain = new LayerChain(seed, updater, dataType,
+                InputType.convolutionalFlat(height, width, channels));
+        addEncoder(chain, convChannels, kernelSize, denseSize);
+        return chain;
     }
 
     /**
