@@ -12,6 +12,7 @@ import java.util.List;
  * @param seed               decides which shard a record goes to
  * @param source             the raw layout: text, jsonl, parquet, spamassassin or idx
  * @param textField          the text field of jsonl and parquet records
+ * @param emailText          what of a spamassassin e-mail is stored: the whole raw message, or its subject and body
  * @param labelField         the label field of jsonl and parquet records; empty for unlabeled text
  * @param idField            a field that identifies a record; empty means a hash of the record's content
  * @param labels             the declared label values; a record's stored label is the value's index here
@@ -29,12 +30,13 @@ import java.util.List;
  * @param partitions         Spark partitions to read the input into; 0 means Spark's default parallelism
  */
 public record IngestConfig(String input, String output, String master, long seed, String source, String textField,
-                           String labelField, String idField, List<String> labels, int maxRecordLength,
+                           String emailText, String labelField, String idField, List<String> labels, int maxRecordLength,
                            String overlong, int vocabularySize, boolean vocabularyFrozen, double maxOovRate,
                            double shardMegabytes, double maxBadFraction, double validationFraction,
                            double testFraction, List<String> testFiles, int partitions) {
     public static final List<String> SOURCES = List.of("text", "jsonl", "parquet", "spamassassin", "idx");
     public static final List<String> OVERLONG = List.of("split", "truncate", "quarantine");
+    public static final List<String> EMAIL_TEXT = List.of("whole", "subject-body");
 
     public IngestConfig {
         Require.present("input", input, "--input");
@@ -46,6 +48,13 @@ public record IngestConfig(String input, String output, String master, long seed
             throw new ConfigException("record.overlong must be one of " + OVERLONG + ", got '" + overlong + "'");
         }
         Require.present("textField", textField, "--set textField=NAME");
+        if (!EMAIL_TEXT.contains(emailText)) {
+            throw new ConfigException("email.text must be one of " + EMAIL_TEXT + ", got '" + emailText + "'");
+        }
+        if (!emailText.equals("whole") && !source.equals("spamassassin")) {
+            throw new ConfigException("email.text applies to source spamassassin only, got source '" + source
+                    + "' with email.text '" + emailText + "'");
+        }
         labels = List.copyOf(labels);
         if (labels.isEmpty()) {
             throw new ConfigException("labels must name at least one label value");
@@ -103,6 +112,10 @@ public record IngestConfig(String input, String output, String master, long seed
             ConfigField.longValue("seed", 42, "Seed of the shard assignment."),
             ConfigField.choice("source", "text", SOURCES, "Layout of the raw data."),
             ConfigField.string("textField", "text", "Text field of jsonl and parquet records."),
+            ConfigField.choice("email.text", "whole", EMAIL_TEXT,
+                    "spamassassin: what of each raw e-mail is stored. whole = the message as it is, routing headers "
+                            + "first; subject-body = the Subject line, a blank line, then the body (not MIME-decoded), "
+                            + "so that a model reading a record's first characters reads its content."),
             ConfigField.string("labelField", "",
                     "Label field of jsonl and parquet records; empty = unlabeled. spamassassin labels spam-* "
                             + "groups 1, others 0; idx reads the labels file."),
@@ -138,7 +151,7 @@ public record IngestConfig(String input, String output, String master, long seed
 
     private static IngestConfig from(ConfigValues v) {
         return new IngestConfig(v.string("input"), v.string("output"), v.string("spark.master"), v.longValue("seed"),
-                v.string("source"), v.string("textField"), v.string("labelField"), v.string("idField"),
+                v.string("source"), v.string("textField"), v.string("email.text"), v.string("labelField"), v.string("idField"),
                 v.list("labels"), v.integer("record.maxLength"), v.string("record.overlong"),
                 v.integer("vocabulary.size"), v.bool("vocabulary.frozen"), v.decimal("vocabulary.maxOovRate"),
                 v.decimal("shard.targetMegabytes"), v.decimal("maxBadFraction"),

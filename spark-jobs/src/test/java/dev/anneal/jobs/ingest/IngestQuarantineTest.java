@@ -135,6 +135,31 @@ class IngestQuarantineTest {
     }
 
     @Test
+    void spamAssassinSubjectAndBodyDropTheRoutingHeaders() throws IOException {
+        Path data = dir.resolve("data");
+        write(data.resolve("spam-1/00001.json"), utf8("{\"text\":\"From a@b.c  Thu Aug 22 2002\\nReturn-Path: "
+                + "<a@b.c>\\nSubject: Cheap meds\\n\\nBuy now\\n\"}"));
+        write(data.resolve("easy-ham-1/00002.json"), utf8("{\"text\":\"Received: by x\\nTo: y\\n\\nMeeting\"}"));
+        write(data.resolve("easy-ham-1/00003.json"), utf8("{\"text\":\"Received: by x\\nTo: y\\n\\n \\n\"}"));
+        Path out = dir.resolve("ds");
+        IngestJob.Result r = ingest(data.toString(), out.toString(), false, "source=spamassassin",
+                "email.text=subject-body", "maxBadFraction=0.5");
+        assertEquals(2, r.slice().goodRecords());
+        assertEquals(Map.of("empty or whitespace-only text", 1L), r.slice().badByReason(),
+                "a message whose subject and body are blank is quarantined, not stored empty");
+        CharVocabulary v = IngestFixtures.vocabulary(out);
+        Map<String, String> texts = new TreeMap<>();
+        for (Row row : IngestFixtures.rows(SPARK.session(), out)) {
+            texts.put(row.getAs("id"), IngestFixtures.decode(v, row));
+        }
+        assertEquals(Map.of("spam-1/00001", "Subject: Cheap meds\n\nBuy now\n", "easy-ham-1/00002", "Meeting"), texts);
+        assertEquals("email.text applies to source spamassassin only, got source 'jsonl' with email.text "
+                + "'subject-body'", assertThrows(dev.anneal.core.config.ConfigException.class,
+                        () -> ingest(data.toString(), dir.resolve("ds2").toString(), false, "source=jsonl",
+                                "email.text=subject-body")).getMessage());
+    }
+
+    @Test
     void idxImagesWithATruncatedFileAndAnUndeclaredLabel() throws IOException {
         int rows = 3;
         int cols = 2;
