@@ -57,6 +57,10 @@ def f1s(ms):
     return [m["test"]["f1"] for m in ms]
 
 
+def aucs(ms):
+    return [m["test"]["auc"] for m in ms if isinstance(m["test"].get("auc"), (int, float))]
+
+
 def accuracies(ms):
     return [m["test"]["accuracy"] for m in ms]
 
@@ -277,6 +281,12 @@ def text_section(work, lines):
         gains[b] = (gain, best)
         row.append("—" if gain is None else f"{gain:+.1f} ({METHOD_NAMES[best[0]]})")
         lines.append(f"| {b} | " + " | ".join(row) + " |")
+    lines += ["", "Test ROC AUC of the same runs (threshold-free: how well each ranks spam above ham, where F1 also "
+              "depends on where the 0.5 threshold falls):", "",
+              "| labels | " + " | ".join(METHOD_NAMES[m] for m in METHODS) + " |", "|---" * (len(METHODS) + 1) + "|"]
+    for b in budgets:
+        lines.append(f"| {b} | " + " | ".join(cell(aucs(found.get(("general-task", b, m), []))) for m in METHODS)
+                     + " |")
     lines.append("")
     trained = {b: sorted({m2["records"]["train"] for ms in (found.get(("general-task", b, m), []) for m in METHODS)
                           for m2 in ms}) for b in budgets}
