@@ -191,6 +191,23 @@ def image_section(work, lines):
     return gains, full_accuracy
 
 
+def full_label_run(work):
+    """The full-label target's fine-tune (WORK/ft/text-full), with its method (from the stage log) and epochs, or
+    None."""
+    metrics = read_json(Path(work) / "ft" / "text-full" / "metrics.json")
+    if metrics is None:
+        return None
+    method = "?"
+    times = Path(work) / "stage-seconds.tsv"
+    if times.exists():
+        for line in times.read_text().splitlines():
+            if line.startswith("finetune full-label "):
+                method = METHOD_NAMES.get(line.split("\t")[0].split()[-1], method)
+    stopping = metrics.get("earlyStopping") or {}
+    return {"metrics": metrics, "method": method, "epochs": stopping.get("epochsRun", len(metrics.get("epochs", []))),
+            "bestEpoch": stopping.get("bestEpoch", "—")}
+
+
 def lm_summary(work, name):
     """Steps, last training loss per character and validation loss of a language-model run."""
     run = Path(work) / "lm" / name
@@ -288,6 +305,13 @@ def text_section(work, lines):
         lines.append(f"| {b} | " + " | ".join(cell(aucs(found.get(("general-task", b, m), []))) for m in METHODS)
                      + " |")
     lines.append("")
+    full = full_label_run(work)
+    if full is not None:
+        lines += [f"The full-label run (the target's): {full['method']}, every labelled e-mail "
+                  f"({full['metrics']['records']['train']}), {full['epochs']} epochs of which it kept epoch "
+                  f"{full['bestEpoch']}: test F1 {full['metrics']['test']['f1']:.3f}, AUC "
+                  f"{full['metrics']['test']['auc']:.3f}, precision {full['metrics']['test']['precision']:.3f}, "
+                  f"recall {full['metrics']['test']['recall']:.3f} (seed 1).", ""]
     trained = {b: sorted({m2["records"]["train"] for ms in (found.get(("general-task", b, m), []) for m in METHODS)
                           for m2 in ms}) for b in budgets}
     lines += ["Labelled e-mails actually trained on: " + "; ".join(f"{b}: {trained[b]}" for b in budgets)
@@ -359,14 +383,20 @@ def main():
     if not small:
         targets.append(f"- Text: pretrained beats scratch by ≥ {TARGET_GAIN_POINTS:.0f} F1 points at ≤ 100 labels: "
                        "not measured yet.")
-    if "all" not in budgets:
+    # The full-label target: the best of the grid's 'all' row (mean over seeds) and the longer full-label run.
+    candidates = [(statistics.mean(f1s(found[("general-task", "all", m)])), f"the 'all' row's {METHOD_NAMES[m]}, "
+                   f"mean of {len(found[('general-task', 'all', m)])} seeds")
+                  for m in METHODS if found.get(("general-task", "all", m))]
+    full = full_label_run(a.work)
+    if full is not None:
+        candidates.append((full["metrics"]["test"]["f1"], f"the full-label run, {full['method']}, seed 1"))
+    best = max(candidates, default=None)
+    if best is None:
         targets.append(f"- Text: SpamAssassin full-label F1 ≥ {TARGET_SPAM_F1}: not measured yet.")
-    if "all" in budgets:
-        best = max(((statistics.mean(f1s(found[("general-task", "all", m)])), m) for m in METHODS
-                    if found.get(("general-task", "all", m))), default=None)
-        if best:
-            targets.append(f"- Text: SpamAssassin full-label F1 ≥ {TARGET_SPAM_F1}: {verdict(best[0] >= TARGET_SPAM_F1)}"
-                           f" (best: {METHOD_NAMES[best[1]]}, {best[0]:.3f}).")
+    else:
+        miss = "" if best[0] >= TARGET_SPAM_F1 else f", short by {TARGET_SPAM_F1 - best[0]:.3f}"
+        targets.append(f"- Text: SpamAssassin full-label F1 ≥ {TARGET_SPAM_F1}: {verdict(best[0] >= TARGET_SPAM_F1)}"
+                       f" (best: {best[0]:.3f}, {best[1]}{miss}).")
     small = [b for b in image_gains if b != "all" and int(b) <= 100]
     if small:
         ok = all(image_gains[b] is not None and image_gains[b][0] >= TARGET_GAIN_POINTS for b in small)
