@@ -270,6 +270,7 @@ public final class FinetuneJob {
                 }
             }
         } finally {
+            runLog.unwatch();
             engine.close();
         }
         Map<String, Object> stopped = new LinkedHashMap<>();

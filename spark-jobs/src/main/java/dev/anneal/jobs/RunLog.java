@@ -217,8 +217,17 @@ public final class RunLog implements AutoCloseable {
                 String.format("%.0f", rate), Reports.duration(seconds), Reports.duration(elapsed()),
                 Reports.duration(eta));
         if (w != null) {
-            watch = new Watch(w.engine(), w.minibatchesPerEpoch(), epoch + 1, 0, now, System.nanoTime());
+            // After the last epoch there is nothing left to watch: no line for an epoch lastEpoch + 1.
+            watch = epoch < lastEpoch ? new Watch(w.engine(), w.minibatchesPerEpoch(), epoch + 1, 0, now,
+                    System.nanoTime()) : null;
         }
+    }
+
+    /**
+     * Training is over before its last epoch (early stopping): no more progress lines while the job scores and saves.
+     */
+    public synchronized void unwatch() {
+        watch = null;
     }
 
     /** A checkpoint was written. */
