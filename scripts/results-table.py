@@ -308,7 +308,8 @@ def text_section(work, lines):
     full = full_label_run(work)
     if full is not None:
         lines += [f"The full-label run (the target's): {full['method']}, every labelled e-mail "
-                  f"({full['metrics']['records']['train']}), {full['epochs']} epochs of which it kept epoch "
+                  f"({full['metrics']['records']['train']}), {full['epochs']} epoch{'' if full['epochs'] == 1 else 's'}, of which "
+                  f"it kept epoch "
                   f"{full['bestEpoch']}: test F1 {full['metrics']['test']['f1']:.3f}, AUC "
                   f"{full['metrics']['test']['auc']:.3f}, precision {full['metrics']['test']['precision']:.3f}, "
                   f"recall {full['metrics']['test']['recall']:.3f} (seed 1).", ""]
