@@ -29,7 +29,7 @@ class CorpusIdentityTest {
         List<DatasetManifest.Slice> slices = new ArrayList<>();
         for (int i = 0; i <= shards.stream().mapToInt(DatasetManifest.Shard::slice).max().orElse(0); i++) {
             slices.add(new DatasetManifest.Slice(i, "2026-11-30T00:00:00Z", "text", List.of("file:/raw/" + i), 10,
-                    1, 0, Map.of(), 0, 10, 0, ""));
+                    1, 0, Map.of(), 0, 10, 0, "", null));
         }
         DatasetManifest m = new DatasetManifest(DatasetManifest.SCHEMA_VERSION, "text", "t", "t", 42, null,
                 List.of(), null, new DatasetManifest.Splits(0.05, 0), slices, shards);

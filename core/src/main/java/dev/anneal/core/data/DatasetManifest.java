@@ -71,14 +71,28 @@ public record DatasetManifest(int schemaVersion, String kind, String createdAt, 
      * @param tokens       characters (tokens) written, 0 for images
      * @param oovRate      share of the slice's characters outside the vocabulary
      * @param quarantine   the slice's quarantine directory, relative to the dataset; empty when nothing was bad
+     * @param overlong     text records longer than {@code record.maxLength} that were kept, truncated or split (those
+     *                     quarantined are bad records); absent for images and for manifests written before it existed
      */
     public record Slice(int index, String createdAt, String sourceKind, List<String> sources, long inputBytes,
                         long goodRecords, long badRecords, Map<String, Long> badByReason, long blankLines,
-                        long tokens, double oovRate, String quarantine) {
+                        long tokens, double oovRate, String quarantine, Overlong overlong) {
         public Slice {
             sources = List.copyOf(sources);
             badByReason = Map.copyOf(badByReason);
         }
+    }
+
+    /**
+     * The over-long text records a slice kept: nothing of them is in the quarantine, so these counts are where a
+     * truncation's loss shows.
+     *
+     * @param truncated     records cut to {@code record.maxLength} characters
+     * @param charactersCut characters those cuts dropped
+     * @param split         records split into pieces of at most {@code record.maxLength} characters
+     * @param pieces        the pieces they became, each a good record of its own
+     */
+    public record Overlong(long truncated, long charactersCut, long split, long pieces) {
     }
 
     /**

@@ -185,7 +185,8 @@ public final class IngestJob {
         String now = Instant.now().toString();
         DatasetManifest.Slice sliceInfo = new DatasetManifest.Slice(slice, now, config.source(),
                 List.of(qualified(config.input(), hadoop)), inputBytes, summary.good, summary.bad, summary.badByReason, summary.blank,
-                text ? summary.characters : 0, oovRate, quarantine);
+                text ? summary.characters : 0, oovRate, quarantine, text ? new DatasetManifest.Overlong(
+                summary.truncated, summary.charactersCut, summary.split, summary.pieces) : null);
         DatasetManifest.Vocabulary vocab = text ? new DatasetManifest.Vocabulary(vocabulary.sha256(),
                 vocabulary.size()) : null;
         DatasetManifest manifest = existing != null ? existing.append(sliceInfo, shards, vocab)
@@ -220,6 +221,15 @@ public final class IngestJob {
                 s.index(), r.output(), s.goodRecords(), s.badRecords(), s.badByReason().isEmpty() ? ""
                         : " " + s.badByReason(), s.blankLines(), r.shards().size(), rows, bytes / 1e6,
                 s.inputBytes() / 1e6, r.seconds(), r.megabytesPerSecond()));
+        DatasetManifest.Overlong o = s.overlong();
+        if (o != null && o.truncated() > 0) {
+            sb.append(String.format("over-long records: %d truncated to record.maxLength (%d characters cut)%n",
+                    o.truncated(), o.charactersCut()));
+        }
+        if (o != null && o.split() > 0) {
+            sb.append(String.format("over-long records: %d split into %d pieces of at most record.maxLength%n",
+                    o.split(), o.pieces()));
+        }
         if (!s.quarantine().isEmpty()) {
             sb.append("quarantine: ").append(new Path(r.output(), s.quarantine())).append('\n');
         }

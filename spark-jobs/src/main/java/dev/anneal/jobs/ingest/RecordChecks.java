@@ -100,8 +100,9 @@ final class RecordChecks implements Serializable {
                         + maxLength + ")", excerpt(text)));
             }
             case "truncate" -> {
-                String cut = text.substring(0, text.offsetByCodePoints(0, maxLength));
-                return List.of(RawRecord.text(source, offset, id == null ? contentId(text) : id, cut, label));
+                String kept = text.substring(0, text.offsetByCodePoints(0, maxLength));
+                return List.of(RawRecord.truncated(source, offset, id == null ? contentId(text) : id, kept, label,
+                        length - maxLength));
             }
             default -> {
                 List<RawRecord> pieces = new ArrayList<>();
@@ -113,7 +114,7 @@ final class RecordChecks implements Serializable {
                     // Every piece gets an id of its own, so the pieces of one record spread over the splits
                     // deterministically; with a given id, the piece number makes it unique.
                     String pieceId = id == null ? contentId(part) + ":" + piece : id + "#" + piece;
-                    pieces.add(RawRecord.text(source, offset, pieceId, part, label));
+                    pieces.add(RawRecord.piece(source, offset, pieceId, part, label, piece));
                     start = end;
                 }
                 return pieces;

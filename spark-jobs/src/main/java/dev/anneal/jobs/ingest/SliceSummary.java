@@ -18,6 +18,11 @@ final class SliceSummary implements Serializable {
     long blank;
     long characters;
     long imageBytes;
+    /** Over-long records kept: truncated ones, and split ones with the pieces they became. */
+    long truncated;
+    long charactersCut;
+    long split;
+    long pieces;
     final Map<String, Long> badByReason = new TreeMap<>();
     /** Counts of the Basic Multilingual Plane's characters by code point; the rest in {@link #supplementary}. */
     transient long[] bmp = new long[1 << 16];
@@ -39,6 +44,14 @@ final class SliceSummary implements Serializable {
             badByReason.merge(reasonKey(r.reason), 1L, Long::sum);
         } else {
             good++;
+            if (r.cut > 0) {
+                truncated++;
+                charactersCut += r.cut;
+            }
+            if (r.piece >= 0) {
+                pieces++;
+                split += r.piece == 0 ? 1 : 0;
+            }
             if (r.text != null) {
                 String t = r.text;
                 long[] counts = bmp;
@@ -83,6 +96,10 @@ final class SliceSummary implements Serializable {
         blank += o.blank;
         characters += o.characters;
         imageBytes += o.imageBytes;
+        truncated += o.truncated;
+        charactersCut += o.charactersCut;
+        split += o.split;
+        pieces += o.pieces;
         o.badByReason.forEach((k, v) -> badByReason.merge(k, v, Long::sum));
         for (int i = 0; i < bmp.length; i++) {
             bmp[i] += o.bmp[i];

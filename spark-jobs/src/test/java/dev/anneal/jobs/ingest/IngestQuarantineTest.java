@@ -75,6 +75,41 @@ class IngestQuarantineTest {
     }
 
     @Test
+    void overLongRecordsKeptAreCountedWithWhatTheyLost() throws IOException {
+        String shortLine = "short line";
+        String medium = "abcdefghijklmnopqrstuvwxy";
+        String longLine = "0123456789".repeat(6);
+        write(dir.resolve("raw/a.txt"), utf8(shortLine + "\n" + medium + "\n" + longLine + "\n"));
+
+        Path cut = dir.resolve("truncated");
+        IngestJob.Result t = ingest(dir.resolve("raw").toString(), cut.toString(), false,
+                "record.maxLength=20", "record.overlong=truncate");
+        assertEquals(3, t.slice().goodRecords());
+        assertEquals(0, t.slice().badRecords());
+        assertEquals(new DatasetManifest.Overlong(2, 5 + 40, 0, 0), t.slice().overlong());
+        assertEquals(t.slice().overlong(), IngestFixtures.manifest(cut).slices().get(0).overlong(),
+                "the counts reach manifest.json");
+        CharVocabulary v = IngestFixtures.vocabulary(cut);
+        assertEquals(List.of(longLine.substring(0, 20), medium.substring(0, 20), shortLine),
+                IngestFixtures.rows(SPARK.session(), cut).stream().map(row -> IngestFixtures.decode(v, row))
+                        .sorted().toList());
+        assertTrue(IngestJob.describe(t).contains("over-long records: 2 truncated to record.maxLength "
+                + "(45 characters cut)"), IngestJob.describe(t));
+
+        Path split = dir.resolve("split");
+        IngestJob.Result p = ingest(dir.resolve("raw").toString(), split.toString(), false,
+                "record.maxLength=20", "record.overlong=split");
+        assertEquals(1 + 2 + 3, p.slice().goodRecords(), "a split record counts once per piece");
+        assertEquals(new DatasetManifest.Overlong(0, 0, 2, 5), p.slice().overlong());
+        CharVocabulary w = IngestFixtures.vocabulary(split);
+        assertEquals(List.of(longLine.substring(0, 20), longLine.substring(20, 40), longLine.substring(40),
+                        medium.substring(0, 20), medium.substring(20), shortLine).stream().sorted().toList(),
+                IngestFixtures.rows(SPARK.session(), split).stream().map(row -> IngestFixtures.decode(w, row))
+                        .sorted().toList(), "every character kept, in pieces of at most 20");
+        assertTrue(IngestJob.describe(p).contains("over-long records: 2 split into 5 pieces"), IngestJob.describe(p));
+    }
+
+    @Test
     void tooManyBadJsonLinesFailWithTheCountsAndTheQuarantinePath() throws IOException {
         write(dir.resolve("in.jsonl"), utf8("""
                 {"text":"hello there","label":1}

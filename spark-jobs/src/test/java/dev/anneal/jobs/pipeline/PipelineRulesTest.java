@@ -43,7 +43,7 @@ class PipelineRulesTest {
 
     private static DatasetManifest.Slice slice(int index, String source) {
         return new DatasetManifest.Slice(index, "2026-11-30T00:00:00Z", "text", List.of(source), 10, 1, 0, Map.of(),
-                0, 10, 0, "");
+                0, 10, 0, "", new DatasetManifest.Overlong(0, 0, 0, 0));
     }
 
     @Test
