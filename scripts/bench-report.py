@@ -56,10 +56,19 @@ class Summary:
 
 
 ENGINE_NAMES = {"single-1": "single-JVM DL4J, 1 native thread", "single-2": "single-JVM DL4J, 2 native threads",
-                "parameter-averaging": "parameter averaging (DL4J), `local[2]`",
-                "local-sgd": "local SGD (Anneal), `local[2]`", "gradient-sharing": "gradient sharing (DL4J), `local[2]`",
+                "parameter-averaging": "parameter averaging (DL4J), `local[2]`, averaging every 5",
+                "local-sgd": "local SGD (Anneal), `local[2]`, averaging every 5",
+                "local-sgd-every20": "local SGD (Anneal), `local[2]`, averaging every 20",
+                "gradient-sharing": "gradient sharing (DL4J), `local[2]`",
                 "pytorch": "PyTorch CPU, 2 threads", "pytorch-1": "PyTorch CPU, 1 thread",
                 "pytorch-2": "PyTorch CPU, 2 threads"}
+ENGINES = ("parameter-averaging", "local-sgd", "gradient-sharing")
+
+
+def is_engine(label):
+    """Whether a configuration label (MODEL-KEY) names one of the engines in local[2], at any averaging frequency."""
+    key = label.split("-", 1)[1]
+    return any(key == e or key.startswith(e + "-every") for e in ENGINES)
 
 
 def render(rows, a):
@@ -156,7 +165,7 @@ def verdict(value, goal, higher=True, spec=".2f"):
 
 def model_goals(s, model, labels, best_single, per_sample, peak):
     goals = []
-    engines = [l for l in labels if l.split("-", 1)[1] in ("parameter-averaging", "local-sgd", "gradient-sharing")]
+    engines = [l for l in labels if is_engine(l)]
     if best_single and engines:
         best_engine = max(engines, key=s.rate)
         ratio = s.rate(best_engine) / s.rate(best_single)
@@ -191,12 +200,19 @@ def model_goals(s, model, labels, best_single, per_sample, peak):
         ratio = bpi("mlp-gradient-sharing") / bpi("mlp-parameter-averaging")
         dacc = (s.field("mlp-gradient-sharing", lambda r: r["testAccuracy"][-1])
                 - s.field("mlp-parameter-averaging", lambda r: r["testAccuracy"][-1])) * 100
-        ok = ratio <= 0.01 and abs(dacc) <= 0.5
+        local = all(r.get("master", "").startswith("local") for r in s.runs("mlp-gradient-sharing"))
+        # In local mode the workers share one JVM: gradient sharing's updates never cross a process boundary, so its
+        # meter counts only the pass's final aggregation. The bytes half of the goal needs executors of their own.
+        bytes_verdict = (["bytes not measured in local mode"] if local else
+                         [f"bytes {ratio / 0.01:.1f}× the allowance"] if ratio > 0.01 else [])
+        acc_verdict = [f"accuracy {abs(dacc) - 0.5:.2f} points outside ± 0.5"] if abs(dacc) > 0.5 else []
+        measured = (f"local mode: its updates stay in the JVM, only the pass's aggregation is counted "
+                    f"({bpi('mlp-gradient-sharing') / 1e3:,.1f} kB per iteration, 1/{1 / ratio:.0f} of averaging's); "
+                    if local else f"ratio {ratio:.4f} (1/{1 / ratio:.0f}); ") + f"accuracy {dacc:+.2f} points"
         goals.append(("mlp: gradient sharing ≤ 1/100 of parameter averaging's bytes per iteration, accuracy within "
-                      "± 0.5 point", f"ratio {ratio:.4f} (1/{1 / ratio:.0f}); accuracy {dacc:+.2f} points",
-                      "**met**" if ok else "**missed**: " + "; ".join(
-                          ([f"bytes {ratio / 0.01:.1f}× the allowance"] if ratio > 0.01 else [])
-                          + ([f"accuracy {abs(dacc) - 0.5:.2f} points outside ± 0.5"] if abs(dacc) > 0.5 else []))))
+                      "± 0.5 point", measured,
+                      "**met**" if not bytes_verdict and not acc_verdict else
+                      ("**missed**: " if acc_verdict or not local else "") + "; ".join(bytes_verdict + acc_verdict)))
     return goals
 
 

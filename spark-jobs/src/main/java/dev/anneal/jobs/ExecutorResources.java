@@ -6,14 +6,18 @@ import org.apache.spark.network.util.JavaUtils;
 
 /**
  * Turns {@code executor.*} into the Spark properties that executor JVMs start with: ND4J's native threads
- * ({@code OMP_NUM_THREADS} in the executor environment), JavaCPP's off-heap limits ({@code maxbytes},
- * {@code maxphysicalbytes}) and a memory overhead that holds them. They must be set before the context starts the
+ * ({@code OMP_NUM_THREADS} in the executor environment) and how idle ones wait ({@code OMP_WAIT_POLICY=PASSIVE}:
+ * OpenMP threads that spin after each parallel region take the cores from OpenBLAS's and the other tasks' threads;
+ * with two native threads DL4J trained the benchmark MLP half as fast when they spun, see
+ * {@code docs/BENCHMARKS.md}), JavaCPP's off-heap limits ({@code maxbytes}, {@code maxphysicalbytes}) and a memory
+ * overhead that holds them. They must be set before the context starts the
  * executors; in local mode the executor is the driver JVM, which {@code bin/anneal} starts with its own limits.
  */
 public final class ExecutorResources {
     /** What the JVM itself needs outside heap and ND4J: metaspace, thread stacks, Netty buffers. */
     static final long JVM_OVERHEAD = 384 * ExecutorSettings.MIB;
     static final String THREADS = "spark.executorEnv.OMP_NUM_THREADS";
+    static final String WAIT_POLICY = "spark.executorEnv.OMP_WAIT_POLICY";
     static final String JAVA_OPTIONS = "spark.executor.extraJavaOptions";
     static final String OVERHEAD = "spark.executor.memoryOverhead";
 
@@ -42,6 +46,9 @@ public final class ExecutorResources {
             conf.set(THREADS, Integer.toString(threads));
         } else {
             threads = Integer.parseInt(conf.get(THREADS).trim());
+        }
+        if (!conf.contains(WAIT_POLICY)) {
+            conf.set(WAIT_POLICY, "PASSIVE");
         }
 
         long heap = JavaUtils.byteStringAsBytes(conf.get("spark.executor.memory", "1g"));

@@ -19,6 +19,7 @@ class ExecutorResourcesTest {
 
         assertEquals(2, applied.threads(), "one native thread per core a task holds");
         assertEquals("2", conf.get("spark.executorEnv.OMP_NUM_THREADS"));
+        assertEquals("PASSIVE", conf.get("spark.executorEnv.OMP_WAIT_POLICY"), "idle native threads sleep");
         assertEquals(2048 * MIB, applied.offHeap(), "half the heap");
         assertEquals("2432m", conf.get("spark.executor.memoryOverhead"), "off-heap + 384m for the JVM itself");
         assertEquals("--add-opens=java.base/java.nio=ALL-UNNAMED -Dorg.bytedeco.javacpp.maxbytes=" + 2048 * MIB
@@ -36,6 +37,14 @@ class ExecutorResourcesTest {
         assertEquals((3072 - 384) * MIB, applied.offHeap());
         assertEquals(4, applied.threads(), "a thread count the user set in Spark's conf is kept");
         assertEquals("4", conf.get("spark.executorEnv.OMP_NUM_THREADS"));
+    }
+
+    @Test
+    void aWaitPolicyTheUserSetIsKept() {
+        SparkConf conf = new SparkConf(false).set("spark.executorEnv.OMP_WAIT_POLICY", "ACTIVE");
+        ExecutorResources.apply(conf, ExecutorSettings.defaults());
+
+        assertEquals("ACTIVE", conf.get("spark.executorEnv.OMP_WAIT_POLICY"));
     }
 
     @Test
