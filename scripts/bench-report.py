@@ -160,7 +160,11 @@ def verdict(value, goal, higher=True, spec=".2f"):
         return "not measured"
     if (value >= goal) if higher else (value <= goal):
         return "**met**"
-    return f"**missed** by {abs(goal - value):{spec}}"
+    miss = abs(goal - value)
+    digits = int(spec[1:-1])
+    while digits < 4 and format(miss, f".{digits}f").strip("0.") == "":
+        digits += 1  # a miss that rounds to nothing is still a miss; show its size
+    return f"**missed** by {miss:.{digits}f}"
 
 
 def model_goals(s, model, labels, best_single, per_sample, peak):
@@ -170,7 +174,7 @@ def model_goals(s, model, labels, best_single, per_sample, peak):
         best_engine = max(engines, key=s.rate)
         ratio = s.rate(best_engine) / s.rate(best_single)
         goals.append((f"{model}: `local[2]` ≥ 0.9 × single-JVM samples/s",
-                      f"best engine ({ENGINE_NAMES[best_engine.split('-', 1)[1]]}) {ratio:.2f}×", verdict(ratio, 0.9)))
+                      f"best engine ({ENGINE_NAMES[best_engine.split('-', 1)[1]]}) {ratio:.4f}×", verdict(ratio, 0.9)))
     torch = [l for l in labels if "pytorch" in l]
     anneal = [l for l in labels if "pytorch" not in l]
     if model in ("mlp", "cnn") and torch and anneal:
@@ -183,17 +187,27 @@ def model_goals(s, model, labels, best_single, per_sample, peak):
         util = s.rate(best) * per_sample / (peak * 1e9)
         goals.append(("mlp: utilisation ≥ 50 % of the measured sgemm peak", f"{util:.1%}",
                       verdict(util * 100, 50, spec=".1f") + (" points" if util < 0.5 else "")))
-    if model == "mlp" and s.runs("mlp-mllib") and best_single:
+    if model == "mlp" and s.runs("mlp-mllib") and anneal:
+        # MLlib trains in local[2] too: every Anneal configuration on the same two cores may answer it, each judged
+        # by its accuracy after the last pass that ended within MLlib's training time.
         secs = s.field("mlp-mllib", lambda r: r["trainSeconds"])
         mllib = s.field("mlp-mllib", lambda r: r["testAccuracy"][0])
-        ours = s.field(best_single, lambda r: accuracy_within(r, secs)[0])
-        used = s.field(best_single, lambda r: accuracy_within(r, secs)[1])
-        passes = s.runs(best_single)[0]["epochs"]
-        goals.append(("mlp: higher test accuracy than MLlib's MLP in no more training time",
-                      f"MLlib {mllib:.4f} in {secs:.1f} s; best single-JVM DL4J {fmt(ours, '.4f')} after "
-                      f"{fmt(used, '.1f')} s (within MLlib's time; the run stops after {passes} passes)",
-                      "not measured" if ours is None else ("**met**" if ours > mllib else
-                                                           f"**missed** by {mllib - ours:.4f}")))
+        within = {l: (s.field(l, lambda r: accuracy_within(r, secs)[0]), s.field(l, lambda r: accuracy_within(r, secs)[1]))
+                  for l in anneal}
+        reached = [l for l in anneal if within[l][0] is not None]
+        if reached:
+            best = max(reached, key=lambda l: within[l][0])
+            ours, used = within[best]
+            passes = s.runs(best)[0]["epochs"]
+            goals.append(("mlp: higher test accuracy than MLlib's MLP in no more training time",
+                          f"MLlib {mllib:.4f} in {secs:.1f} s; best Anneal configuration "
+                          f"({ENGINE_NAMES.get(best.split('-', 1)[1], best)}) {ours:.4f} after {used:.1f} s "
+                          f"(its last pass within MLlib's time; the run stops after {passes} passes)",
+                          "**met**" if ours > mllib else f"**missed** by {mllib - ours:.4f}"))
+        else:
+            goals.append(("mlp: higher test accuracy than MLlib's MLP in no more training time",
+                          f"MLlib {mllib:.4f} in {secs:.1f} s; no Anneal configuration finished a pass within it",
+                          "not measured"))
     if model == "mlp" and s.runs("mlp-gradient-sharing") and s.runs("mlp-parameter-averaging"):
         def bpi(l):
             return s.field(l, lambda r: statistics.mean(r["bytesPerIteration"]))
