@@ -126,8 +126,12 @@ public final class LocalSgdEngine implements TrainingEngine {
         long started = System.nanoTime();
         long fitNanos = 0;
         long exchangeNanos = 0;
+        long broadcastNanos = 0;
+        long averagingNanos = 0;
         for (int round = 0; round < rounds; round++) {
+            long b0 = System.nanoTime();
             Broadcast<LocalSgdRound.State> shipped = sc.broadcast(state);
+            broadcastNanos += System.nanoTime() - b0;
             LocalSgdRound task = new LocalSgdRound(id, model, shipped, round, steps, passSeed, binding);
             sc.setCallSite(ROUND_STAGE);
             LocalSgdRound.Sum sum;
@@ -142,7 +146,9 @@ public final class LocalSgdEngine implements TrainingEngine {
             if (sum.workers == 0) {
                 break;
             }
+            long m0 = System.nanoTime();
             state = sum.mean(state.iteration + sum.maxSteps, state.epoch);
+            averagingNanos += System.nanoTime() - m0;
             fitNanos += sum.fitNanos;
             exchangeNanos += sum.exchangeNanos;
             lastScore = sum.scoreSum / sum.workers;
@@ -151,9 +157,10 @@ public final class LocalSgdEngine implements TrainingEngine {
         double wall = (System.nanoTime() - started) / 1e9;
         // Where a pass's time goes: the share of the workers' time spent fitting is what averaging leaves them.
         LOG.info("local-sgd pass: {} rounds in {} s; workers fitting {} s, copying parameters and state {} s "
-                        + "(per worker: {} % of the wall time fitting)", rounds, String.format("%.2f", wall),
-                String.format("%.2f", fitNanos / 1e9), String.format("%.2f", exchangeNanos / 1e9),
-                String.format("%.0f", 100 * fitNanos / 1e9 / workers / wall));
+                        + "(per worker: {} % of the wall time fitting); driver broadcasting {} s, averaging {} s",
+                rounds, String.format("%.2f", wall), String.format("%.2f", fitNanos / 1e9),
+                String.format("%.2f", exchangeNanos / 1e9), String.format("%.0f", 100 * fitNanos / 1e9 / workers / wall),
+                String.format("%.2f", broadcastNanos / 1e9), String.format("%.2f", averagingNanos / 1e9));
         return network;
     }
 
