@@ -127,9 +127,9 @@ final class LocalSgdRound implements Serializable {
 
         /**
          * A float32 vector's elements. A round copies parameters and updater state in and out of every worker; ND4J's
-         * {@code toFloatVector} and {@code createFromArray} copy element by element through an index check, a
-         * tenth of a round's time for the benchmark MLP, so a dense vector on the CPU backend is copied in one native
-         * call (its data buffer then holds exactly its elements, in order).
+         * {@code toFloatVector} and {@code createFromArray} copy element by element through an index check (the
+         * largest item outside training in a profile of the benchmark MLP's rounds), so a dense vector on the CPU
+         * backend is copied in one native call (its data buffer then holds exactly its elements, in order).
          */
         static float[] floats(INDArray vector) {
             if (!dense(vector)) {
