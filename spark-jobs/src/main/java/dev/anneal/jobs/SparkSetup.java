@@ -44,7 +44,7 @@ public final class SparkSetup {
         conf.setIfMissing("spark.ui.showConsoleProgress", "false");
         // The local-sgd engine's workers return parameters and optimizer state every round, several MB for most
         // networks. Above this size a task result goes through the block manager (one more fetch per round);
-        // directly, the benchmark MLP's rounds took 10-15 % less time. Spark caps it at spark.rpc.message.maxSize.
+        // directly, the benchmark MLP's passes took about 15 % less time. Spark caps it at spark.rpc.message.maxSize.
         conf.setIfMissing(MAX_DIRECT_RESULT, "64m");
         if (conf.get("spark.master").startsWith("local")) {
             // Keep a laptop run on loopback instead of the first network interface.
