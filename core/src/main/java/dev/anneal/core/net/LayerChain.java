@@ -3,6 +3,7 @@ package dev.anneal.core.net;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
+import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -31,6 +32,7 @@ final class LayerChain {
                 .updater(updater)
                 .weightInit(WeightInit.XAVIER)
                 .dataType(dataType)
+                .cacheMode(CacheMode.DEVICE)
                 // Valid convolutions/pooling: CnnSpec validates the spatial sizes up front, so DL4J's Strict mode
                 // would only add a second, less readable error.
                 .convolutionMode(ConvolutionMode.Truncate)
