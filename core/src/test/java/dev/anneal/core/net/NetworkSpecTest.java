@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -28,6 +29,31 @@ class NetworkSpecTest {
     private static final MlpSpec MLP = new MlpSpec(4, List.of(5, 6), 3, Loss.SOFTMAX_CROSS_ENTROPY);
     private static final CnnSpec CNN = new CnnSpec(12, 12, 1, List.of(2, 3), 3, 8, 4, Loss.SOFTMAX_CROSS_ENTROPY);
     private static final LstmLanguageModelSpec LSTM = new LstmLanguageModelSpec(5, 3, 4, 2);
+
+    @Test
+    void networksKeepForwardResultsForBackpropWithoutChangingTheArithmetic() {
+        // The cache spares the CNN's convolutions a second im2col in backprop (docs/BENCHMARKS.md); training with it
+        // must give exactly what training without it gives.
+        for (NetworkSpec spec : List.<NetworkSpec>of(MLP, CNN, LSTM)) {
+            ComputationGraphConfiguration cached = spec.configuration(7, new Adam(1e-2), DataType.DOUBLE);
+            assertEquals(CacheMode.DEVICE, cached.getCacheMode(), spec.kind());
+            String json = cached.toJson();
+            assertTrue(json.contains("\"cacheMode\" : \"DEVICE\""), spec.kind());
+            ComputationGraph with = new ComputationGraph(cached);
+            ComputationGraph without = new ComputationGraph(ComputationGraphConfiguration.fromJson(
+                    json.replace("\"cacheMode\" : \"DEVICE\"", "\"cacheMode\" : \"NONE\"")));
+            with.init();
+            without.init();
+            assertEquals(CacheMode.NONE, without.getConfiguration().getCacheMode());
+            without.setParams(with.params().dup());
+            DataSet batch = batchFor(spec);
+            for (int i = 0; i < 3; i++) {
+                with.fit(batch);
+                without.fit(batch);
+            }
+            assertEquals(without.params(), with.params(), spec.kind());
+        }
+    }
 
     @Test
     void mlpNamesItsLayersInOrder() {
@@ -217,6 +243,28 @@ class NetworkSpecTest {
         }
         double after = graph.score(batch);
         assertTrue(after < 0.5 * before, "score " + before + " -> " + after);
+    }
+
+    /** A small batch of double-precision inputs and targets for {@code spec}, one of this class's networks. */
+    private static DataSet batchFor(NetworkSpec spec) {
+        DataSet batch;
+        if (spec == LSTM) {
+            batch = LanguageModelBatches.languageModelBatch(new int[][] {{0, 1, 2, 3, 4, 0}, {4, 3, 2, 1, 0, 4}}, 5);
+        } else {
+            int pixels = spec == CNN ? 144 : 4;
+            int classes = spec == CNN ? 4 : 3;
+            byte[][] images = new byte[3][pixels];
+            float[][] targets = new float[3][classes];
+            java.util.Random random = new java.util.Random(11);
+            for (int i = 0; i < images.length; i++) {
+                random.nextBytes(images[i]);
+                targets[i][i % classes] = 1;
+            }
+            batch = ImageBatches.of(images, targets, pixels);
+        }
+        return new DataSet(batch.getFeatures().castTo(DataType.DOUBLE), batch.getLabels().castTo(DataType.DOUBLE),
+                batch.getFeaturesMaskArray() == null ? null : batch.getFeaturesMaskArray().castTo(DataType.DOUBLE),
+                batch.getLabelsMaskArray() == null ? null : batch.getLabelsMaskArray().castTo(DataType.DOUBLE));
     }
 
     private static INDArray gradient(ComputationGraph graph, DataSet data) {
