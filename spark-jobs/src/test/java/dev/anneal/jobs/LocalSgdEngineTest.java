@@ -1,6 +1,9 @@
 package dev.anneal.jobs;
 
 import dev.anneal.core.config.TrainingSettings;
+import dev.anneal.core.net.DenseChainTrainer;
+import dev.anneal.core.net.Loss;
+import dev.anneal.core.net.MlpSpec;
 import dev.anneal.core.net.LanguageModelBatches;
 import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.jobs.engine.EngineSettings;
@@ -17,6 +20,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.RmsProp;
@@ -84,6 +88,53 @@ class LocalSgdEngineTest {
         assertArrayEquals(single.params().toFloatVector(), distributed.params().toFloatVector(), 0f, "parameters");
         assertArrayEquals(single.getUpdater().getStateViewArray().toFloatVector(),
                 distributed.getUpdater().getStateViewArray().toFloatVector(), 0f, "updater state");
+    }
+
+    /**
+     * An MLP's worker steps go through Anneal's dense trainer: one worker ends bit for bit where that trainer ends in
+     * one JVM, and close to, but not bit for bit at, DL4J's own fit (which shows the trainer really ran).
+     */
+    @Test
+    void oneWorkerTrainsAnMlpThroughTheDenseTrainerAsInOneJvm() {
+        MlpSpec mlp = new MlpSpec(6, List.of(8), 3, Loss.SOFTMAX_CROSS_ENTROPY);
+        Random random = new Random(4);
+        List<DataSet> minibatches = new ArrayList<>();
+        for (int b = 0; b < 6; b++) {
+            float[][] x = new float[16][6];
+            float[][] y = new float[16][3];
+            for (int i = 0; i < 16; i++) {
+                for (int j = 0; j < 6; j++) {
+                    x[i][j] = (float) random.nextGaussian();
+                }
+                y[i][x[i][0] + x[i][1] > 0 ? 0 : x[i][2] > 0 ? 1 : 2] = 1;
+            }
+            minibatches.add(new DataSet(Nd4j.create(x), Nd4j.create(y)));
+        }
+        ComputationGraph dense = mlp.build(5, new Adam(0.01), DataType.FLOAT);
+        ComputationGraph dl4j = mlp.build(5, new Adam(0.01), DataType.FLOAT);
+        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(dense);
+        assertTrue(trainer != null, DenseChainTrainer.unsupportedReason(dense));
+        for (int pass = 0; pass < 2; pass++) {
+            for (DataSet ds : minibatches) {
+                trainer.fit(ds);
+                dl4j.fit(ds);
+            }
+        }
+        JavaSparkContext sc = SPARK.context();
+        ComputationGraph distributed = mlp.build(5, new Adam(0.01), DataType.FLOAT);
+        try (LocalSgdEngine engine = new LocalSgdEngine(sc, distributed, new EngineSettings(settings(4, 1), 5, 1),
+                false)) {
+            for (int pass = 0; pass < 2; pass++) {
+                distributed = engine.fitEpoch(sc.parallelize(minibatches, 1));
+            }
+        }
+        assertArrayEquals(dense.params().toFloatVector(), distributed.params().toFloatVector(), 0f, "parameters");
+        assertArrayEquals(dense.getUpdater().getStateViewArray().toFloatVector(),
+                distributed.getUpdater().getStateViewArray().toFloatVector(), 0f, "Adam's state");
+        assertEquals(12, distributed.getConfiguration().getIterationCount());
+        double difference = dl4j.params().distance2(distributed.params());
+        assertTrue(difference > 0 && difference < 1e-4 * dl4j.params().norm2Number().doubleValue(),
+                "close to DL4J's own fit, not identical: " + difference);
     }
 
     private void assertSameTraining(IUpdater updater, int frequency, int passes) {

@@ -3,6 +3,7 @@ package dev.anneal.jobs.bench;
 import dev.anneal.core.config.GradientSharingSettings;
 import dev.anneal.core.config.TrainingSettings;
 import dev.anneal.core.net.CnnSpec;
+import dev.anneal.core.net.DenseChainTrainer;
 import dev.anneal.core.net.Loss;
 import dev.anneal.core.net.MlpSpec;
 import dev.anneal.core.net.NetworkSpec;
@@ -32,7 +33,10 @@ import java.util.Locale;
  * Spark. Trains on the first {@code SAMPLES} training images for {@code EPOCHS} passes, measures test accuracy on
  * the 10,000 test images after each pass (not timed), and prints one {@code RESULT {json}} line.
  *
- * <p>Usage: {@code TrainingBenchmark mlp|cnn single|parameter-averaging|gradient-sharing|local-sgd FASHION_MNIST_DIR
+ * <p>{@code single} trains with DL4J's own {@code fit}; {@code single-anneal} with {@link DenseChainTrainer} where the
+ * network qualifies (the MLP; the CNN falls back to DL4J's {@code fit}), as Anneal's local SGD workers train.
+ *
+ * <p>Usage: {@code TrainingBenchmark mlp|cnn single|single-anneal|parameter-averaging|gradient-sharing|local-sgd FASHION_MNIST_DIR
  * EPOCHS SAMPLES TARGET [WORKERS] [AVERAGING_FREQUENCY]}; the master comes from spark-submit, or is
  * {@code local[WORKERS]}.
  */
@@ -79,7 +83,13 @@ public final class TrainingBenchmark {
         SparkSession spark = null;
         TrainingEngine engine = null;
         JavaRDD<DataSet> data = null;
-        if (!mode.equals("single")) {
+        boolean singleJvm = mode.equals("single") || mode.equals("single-anneal");
+        DenseChainTrainer dense = mode.equals("single-anneal") ? DenseChainTrainer.forNetwork(graph) : null;
+        if (mode.equals("single-anneal")) {
+            System.err.println("Anneal's dense trainer: " + (dense != null ? "used"
+                    : "not used, " + DenseChainTrainer.unsupportedReason(graph)));
+        }
+        if (!singleJvm) {
             spark = SparkSetup.session("bench", System.getProperty("spark.master") == null
                     ? "local[" + workers + "]" : "");
             JavaSparkContext sc = SparkSetup.context(spark);
@@ -96,7 +106,7 @@ public final class TrainingBenchmark {
             long t0 = System.nanoTime();
             if (engine == null) {
                 for (DataSet ds : train) {
-                    graph.fit(ds);
+                    DenseChainTrainer.fit(dense, graph, ds);
                 }
             } else {
                 graph = engine.fitEpoch(data);
@@ -121,7 +131,7 @@ public final class TrainingBenchmark {
                         + "\"samplesPerSecond\":%s,\"testAccuracy\":%s,\"target\":%s,\"secondsToTarget\":%s,"
                         + "\"trainSeconds\":%.3f,\"bytesPerIteration\":%s}%n", modelName, mode,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"), master,
-                mode.equals("single") ? 1 : workers, frequency, epochs, trained, graph.numParams(), rates, accuracies,
+                singleJvm ? 1 : workers, frequency, epochs, trained, graph.numParams(), rates, accuracies,
                 target, Double.isNaN(toTarget) ? "null" : String.format(Locale.ROOT, "%.3f", toTarget), trainSeconds,
                 bytesPerIteration);
         if (spark != null) {

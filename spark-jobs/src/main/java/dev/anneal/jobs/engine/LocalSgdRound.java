@@ -1,12 +1,11 @@
 package dev.anneal.jobs.engine;
 
+import dev.anneal.core.net.DenseChainTrainer;
+import dev.anneal.core.net.NativeFloats;
 import org.apache.spark.broadcast.Broadcast;
-import org.bytedeco.javacpp.FloatPointer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -60,8 +59,9 @@ final class LocalSgdRound implements Serializable {
         State s = state.value();
         s.applyTo(network);
         long t1 = System.nanoTime();
+        DenseChainTrainer dense = DenseChainTrainer.forNetwork(network);
         for (int i = from; i < to; i++) {
-            network.fit(all.get(order[i]));
+            DenseChainTrainer.fit(dense, network, all.get(order[i]));
         }
         long t2 = System.nanoTime();
         Sum out = Sum.of(network, to - from);
@@ -126,37 +126,17 @@ final class LocalSgdRound implements Serializable {
         }
 
         /**
-         * A float32 vector's elements. A round copies parameters and updater state in and out of every worker; ND4J's
-         * {@code toFloatVector} and {@code createFromArray} copy element by element through an index check (the
-         * largest item outside training in a profile of the benchmark MLP's rounds), so a dense vector on the CPU
-         * backend is copied in one native call (its data buffer then holds exactly its elements, in order).
+         * A float32 vector's elements. A round copies parameters and updater state in and out of every worker, so
+         * this is one native copy where it can be ({@link NativeFloats}; element-wise copies were the largest item
+         * outside training in a profile of the benchmark MLP's rounds).
          */
         static float[] floats(INDArray vector) {
-            if (!dense(vector)) {
-                return vector.toFloatVector();
-            }
-            float[] out = new float[(int) vector.length()];
-            new FloatPointer(vector.data().addressPointer()).get(out);
-            return out;
+            return NativeFloats.floats(vector);
         }
 
         /** A new float32 array of {@code shape} holding {@code values}, copied as {@link #floats} copies. */
         static INDArray array(float[] values, long[] shape) {
-            INDArray out = Nd4j.create(DataType.FLOAT, shape);
-            if (out.length() != values.length) {
-                throw new IllegalStateException("an array of shape " + java.util.Arrays.toString(shape) + " for "
-                        + values.length + " values");
-            }
-            if (dense(out)) {
-                new FloatPointer(out.data().addressPointer()).put(values);
-                return out;
-            }
-            return Nd4j.createFromArray(values).reshape(shape);
-        }
-
-        private static boolean dense(INDArray a) {
-            return Nd4j.getEnvironment().isCPU() && a.dataType() == DataType.FLOAT && a.isVectorOrScalar()
-                    && a.elementWiseStride() == 1 && a.data().length() == a.length() && a.length() <= Integer.MAX_VALUE;
+            return NativeFloats.array(values, shape);
         }
 
         /** Bytes of the arrays a round ships each way per worker. */

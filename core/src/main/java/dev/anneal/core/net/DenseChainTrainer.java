@@ -1,0 +1,469 @@
+package dev.anneal.core.net;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.deeplearning4j.nn.graph.vertex.VertexIndices;
+import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.activations.impl.ActivationSigmoid;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.activations.impl.ActivationTanH;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.gradient.ThresholdReluBp;
+import org.nd4j.linalg.dataset.api.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.AdamUpdater;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * Trains a chain of dense layers ending in a softmax cross-entropy output (what {@link MlpSpec} builds) one
+ * minibatch at a time, with the same arithmetic as DL4J's {@code ComputationGraph.fit(DataSet)} but about twice as
+ * fast on the CPU. It works on the network's own parameter, gradient and Adam state arrays, so the network, its
+ * step count and score afterwards are what DL4J's fit leaves (up to float rounding), and checkpoints, evaluation and
+ * the engines see no difference.
+ *
+ * <p>Where DL4J's step loses the time, on the benchmark MLP with one native thread: its Adam op runs about 5 ns per
+ * parameter (2.5 ms a step for 535k parameters, the same with two threads), against 0.3 ms for the loop here; and
+ * its dense layer computes each pre-activation a second time in backprop, and the input's gradient, which nothing
+ * uses. Here a step is three GEMMs per layer less the first layer's input gradient, ND4J's element-wise ops in
+ * place into buffers kept between steps, and one Adam pass over the flat arrays.
+ *
+ * <p>Only networks whose every part it reproduces qualify ({@link #unsupportedReason}): a single-path graph of
+ * {@code DenseLayer}s with bias and ReLU, tanh, sigmoid or identity activations into an {@code OutputLayer} with
+ * softmax and unweighted multi-class cross-entropy; float32 on the CPU backend; Adam for every parameter; no dropout,
+ * weight noise, constraints, regularisation, gradient normalisation or listeners. Anything else, and any
+ * minibatch with masks or non-float data, trains through DL4J's own {@code fit}. Setting the system property
+ * {@value #DISABLE_PROPERTY} to {@code true} sends everything through DL4J's {@code fit}.
+ */
+public final class DenseChainTrainer {
+    /** System property that turns this path off: every step then goes through DL4J's {@code fit}. */
+    public static final String DISABLE_PROPERTY = "anneal.denseTrainer.disabled";
+
+    private final ComputationGraph network;
+    private final Dense[] layers;
+    private final INDArray params;
+    private final INDArray gradients;
+    private final INDArray state;
+    private final List<AdamBlock> blocks;
+    private final Map<Long, Buffers> buffers = new HashMap<>();
+
+    private DenseChainTrainer(ComputationGraph network, List<Layer> chain) {
+        this.network = network;
+        List<AdamBlock> adam = new ArrayList<>();
+        for (UpdaterBlock block : network.getUpdater().getUpdaterBlocks()) {
+            adam.add(new AdamBlock(((AdamUpdater) block.getGradientUpdater()).getConfig(), block.getParamOffsetStart(),
+                    block.getParamOffsetEnd(), block.getUpdaterViewOffsetStart(), block.getUpdaterViewOffsetEnd()));
+        }
+        this.blocks = List.copyOf(adam);
+        this.params = network.params();
+        this.gradients = network.getFlattenedGradients();
+        this.state = network.getUpdater().getStateViewArray();
+        this.layers = new Dense[chain.size()];
+        for (int i = 0; i < chain.size(); i++) {
+            layers[i] = new Dense(chain.get(i));
+        }
+    }
+
+    /**
+     * A trainer for {@code network}, or {@code null} when {@link #unsupportedReason} names something this path does
+     * not reproduce or the path is turned off; callers then use {@code network.fit}.
+     */
+    public static DenseChainTrainer forNetwork(ComputationGraph network) {
+        if (Boolean.getBoolean(DISABLE_PROPERTY) || unsupportedReason(network) != null) {
+            return null;
+        }
+        return new DenseChainTrainer(network, chain(network));
+    }
+
+    /**
+     * Trains one minibatch: {@code network.fit(minibatch)} through this trainer when {@code trainer} is not null and
+     * takes the minibatch, through DL4J otherwise.
+     */
+    public static void fit(DenseChainTrainer trainer, ComputationGraph network, DataSet minibatch) {
+        if (trainer != null && trainer.network == network && trainer.takes(minibatch)) {
+            trainer.fit(minibatch);
+        } else {
+            network.fit(minibatch);
+        }
+    }
+
+    /** Why {@code network} must train through DL4J's own {@code fit}, or {@code null} when this path reproduces it. */
+    public static String unsupportedReason(ComputationGraph network) {
+        Objects.requireNonNull(network, "network");
+        if (!Nd4j.getEnvironment().isCPU()) {
+            return "not the CPU backend";
+        }
+        if (network.params() == null || network.params().dataType() != DataType.FLOAT) {
+            return "parameters are not float32";
+        }
+        if (network.getListeners() != null && !network.getListeners().isEmpty()) {
+            return "the network has training listeners";
+        }
+        if (!network.getConfiguration().getDefaultConfiguration().isMiniBatch()) {
+            return "gradients are not averaged over the minibatch";
+        }
+        List<Layer> chain = chain(network);
+        if (chain == null) {
+            return "not a single chain of layers from one input to one output without preprocessors";
+        }
+        for (int i = 0; i < chain.size(); i++) {
+            boolean last = i == chain.size() - 1;
+            org.deeplearning4j.nn.conf.layers.Layer conf = chain.get(i).conf().getLayer();
+            String name = conf.getLayerName();
+            if (last ? conf.getClass() != OutputLayer.class : conf.getClass() != DenseLayer.class) {
+                return "layer " + name + " is a " + conf.getClass().getSimpleName() + ", not a "
+                        + (last ? "OutputLayer" : "DenseLayer");
+            }
+            BaseLayer base = (BaseLayer) conf;
+            if (conf instanceof DenseLayer dense && (!dense.hasBias() || dense.hasLayerNorm())) {
+                return "layer " + name + " has no bias or has layer normalisation";
+            }
+            if (conf instanceof OutputLayer output) {
+                if (!output.hasBias()) {
+                    return "layer " + name + " has no bias";
+                }
+                if (!(output.getLossFn() instanceof LossMCXENT loss) || loss.getWeights() != null
+                        || !(base.getActivationFn() instanceof ActivationSoftmax)) {
+                    return "layer " + name + " is not softmax with unweighted multi-class cross-entropy";
+                }
+            } else if (activation(base.getActivationFn()) == null) {
+                return "layer " + name + " has activation " + base.getActivationFn();
+            }
+            if (conf.getIDropout() != null || base.getWeightNoise() != null
+                    || (conf.getConstraints() != null && !conf.getConstraints().isEmpty())) {
+                return "layer " + name + " has dropout, weight noise or constraints";
+            }
+            if (!empty(base.getRegularization()) || !empty(base.getRegularizationBias())) {
+                return "layer " + name + " has regularisation";
+            }
+            if (base.getGradientNormalization() != null
+                    && base.getGradientNormalization() != GradientNormalization.None) {
+                return "layer " + name + " normalises its gradients";
+            }
+            for (String param : List.of("W", "b")) {
+                if (!(base.getUpdaterByParam(param) instanceof Adam)) {
+                    return "layer " + name + " parameter " + param + " is not trained with Adam";
+                }
+            }
+            if (!chain.get(i).paramTable(false).keySet().equals(java.util.Set.of("W", "b"))) {
+                return "layer " + name + " has parameters other than W and b";
+            }
+        }
+        for (UpdaterBlock block : network.getUpdater().getUpdaterBlocks()) {
+            if (!(block.getGradientUpdater() instanceof AdamUpdater)) {
+                return "an updater block is not Adam";
+            }
+        }
+        if (network.getFlattenedGradients() == null) {
+            network.initGradientsView();
+        }
+        for (INDArray a : new INDArray[] {network.params(), network.getFlattenedGradients(),
+                network.getUpdater().getStateViewArray()}) {
+            if (a == null || !NativeFloats.dense(a)) {
+                return "the parameter, gradient or updater state array is not one dense float32 vector";
+            }
+        }
+        return null;
+    }
+
+    /** Whether {@link #fit} takes this minibatch; others go through DL4J. */
+    public boolean takes(DataSet minibatch) {
+        INDArray x = minibatch.getFeatures();
+        INDArray y = minibatch.getLabels();
+        return x != null && y != null && x.rank() == 2 && y.rank() == 2 && x.dataType() == DataType.FLOAT
+                && y.dataType() == DataType.FLOAT && minibatch.getFeaturesMaskArray() == null
+                && minibatch.getLabelsMaskArray() == null && x.size(0) == y.size(0) && x.size(0) > 0
+                && x.size(1) == layers[0].nIn && y.size(1) == layers[layers.length - 1].nOut;
+    }
+
+    /** One step on {@code minibatch}, as {@code network.fit(minibatch)} would take it. */
+    public void fit(DataSet minibatch) {
+        if (!takes(minibatch)) {
+            throw new IllegalArgumentException("minibatch of features " + java.util.Arrays.toString(
+                    minibatch.getFeatures().shape()) + " does not fit this " + layers[0].nIn + "-input network's "
+                    + "dense path (float32, no masks)");
+        }
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray x = minibatch.getFeatures();
+            INDArray y = minibatch.getLabels();
+            long m = x.size(0);
+            Buffers b = buffers.computeIfAbsent(m, this::allocate);
+            int n = layers.length;
+            // Forward: z = a·W + b, activation in place.
+            INDArray in = x;
+            for (int i = 0; i < n; i++) {
+                INDArray out = b.activations[i];
+                Nd4j.gemm(in, layers[i].weights, out, false, false, 1.0, 0.0);
+                out.addiRowVector(layers[i].bias);
+                layers[i].activate(out);
+                in = out;
+            }
+            INDArray p = b.activations[n - 1];
+            double score = score(p, y, b);
+            // Backprop: softmax with cross-entropy gives p − y at the logits; dividing by the minibatch size here is
+            // DL4J's updater dividing the whole gradient, moved before the (linear) backprop.
+            INDArray delta = b.deltas[n - 1];
+            delta.assign(p).subi(y).divi(m);
+            for (int i = n - 1; i >= 0; i--) {
+                INDArray input = i == 0 ? x : b.activations[i - 1];
+                Nd4j.gemm(input, delta, layers[i].weightGradient, true, false, 1.0, 0.0);
+                delta.sum(layers[i].biasGradient, 0);
+                if (i > 0) {
+                    INDArray below = b.deltas[i - 1];
+                    Nd4j.gemm(delta, layers[i].weights, below, false, true, 1.0, 0.0);
+                    layers[i - 1].backprop(b.activations[i - 1], below, b.scratch[i - 1]);
+                    delta = below;
+                }
+            }
+            int iteration = network.getConfiguration().getIterationCount();
+            int epoch = network.getConfiguration().getEpochCount();
+            adam(iteration, epoch);
+            network.getConfiguration().setIterationCount(iteration + 1);
+            network.setScore(score);
+        }
+    }
+
+    /**
+     * Adam on the flat arrays, block by block, as DL4J's Adam op computes it; then params −= update, and the update
+     * left in the gradient array as DL4J leaves it. Each block's four ranges are copied into arrays of their own so
+     * that the loop runs over separate arrays with one index, which the JIT vectorises.
+     */
+    private void adam(int iteration, int epoch) {
+        for (AdamBlock block : blocks) {
+            Adam conf = block.config;
+            float beta1 = (float) conf.getBeta1();
+            float beta2 = (float) conf.getBeta2();
+            float epsilon = (float) conf.getEpsilon();
+            double lr = conf.getLearningRate(iteration, epoch);
+            float alpha = (float) (lr * Math.sqrt(1 - Math.pow(beta2, iteration + 1))
+                    / (1 - Math.pow(beta1, iteration + 1)));
+            if (Float.isNaN(alpha) || Float.isInfinite(alpha) || alpha == 0) {
+                alpha = epsilon;
+            }
+            float oneMinusBeta1 = 1 - beta1;
+            float oneMinusBeta2 = 1 - beta2;
+            int length = block.p.length;
+            float[] p = block.p;
+            float[] g = block.g;
+            float[] m = block.m;
+            float[] v = block.v;
+            NativeFloats.readRange(params, block.paramStart, p);
+            NativeFloats.readRange(gradients, block.paramStart, g);
+            NativeFloats.readRange(state, block.stateStart, m);
+            NativeFloats.readRange(state, block.stateStart + length, v);
+            for (int k = 0; k < length; k++) {
+                float grad = g[k];
+                float mk = beta1 * m[k] + grad * oneMinusBeta1;
+                float vk = beta2 * v[k] + grad * grad * oneMinusBeta2;
+                m[k] = mk;
+                v[k] = vk;
+                float update = (mk * alpha) / ((float) Math.sqrt(vk) + epsilon);
+                g[k] = update;
+                p[k] -= update;
+            }
+            NativeFloats.writeRange(p, params, block.paramStart);
+            NativeFloats.writeRange(g, gradients, block.paramStart);
+            NativeFloats.writeRange(m, state, block.stateStart);
+            NativeFloats.writeRange(v, state, block.stateStart + length);
+        }
+    }
+
+    /**
+     * DL4J's score for softmax with cross-entropy: the mean over the minibatch of −Σ y log p, with p clipped to
+     * [1e-10, 1 − 1e-10]. Computed here in Java from copies of the two small arrays, where ND4J would take five ops.
+     */
+    private double score(INDArray p, INDArray y, Buffers b) {
+        if (!NativeFloats.whole(y) || !NativeFloats.whole(p)) {
+            return -Transforms.log(Transforms.min(Transforms.max(p, 1e-10, true), 1 - 1e-10, false), false)
+                    .muli(y).sumNumber().doubleValue() / p.size(0);
+        }
+        b.probabilities = NativeFloats.buffer(p, b.probabilities);
+        b.labels = NativeFloats.buffer(y, b.labels);
+        int rows = (int) p.size(0);
+        int columns = (int) p.size(1);
+        double sum = 0;
+        for (int i = 0; i < rows; i++) {
+            for (int c = 0; c < columns; c++) {
+                float label = b.labels[y.ordering() == 'c' ? i * columns + c : c * rows + i];
+                if (label != 0) {
+                    float prob = b.probabilities[p.ordering() == 'c' ? i * columns + c : c * rows + i];
+                    sum += label * Math.log(Math.min(Math.max(prob, 1e-10), 1 - 1e-10));
+                }
+            }
+        }
+        return -sum / rows;
+    }
+
+    private Buffers allocate(long m) {
+        Buffers b = new Buffers(layers.length);
+        for (int i = 0; i < layers.length; i++) {
+            b.activations[i] = Nd4j.create(DataType.FLOAT, new long[] {m, layers[i].nOut}, 'f');
+            b.deltas[i] = Nd4j.create(DataType.FLOAT, new long[] {m, layers[i].nOut}, 'f');
+            b.scratch[i] = layers[i].needsScratch() ? Nd4j.create(DataType.FLOAT, new long[] {m, layers[i].nOut}, 'f')
+                    : null;
+        }
+        return b;
+    }
+
+    /** The network's layers from input to output, or null when it is not one chain without preprocessors. */
+    private static List<Layer> chain(ComputationGraph network) {
+        if (network.getNumInputArrays() != 1 || network.getNumOutputArrays() != 1) {
+            return null;
+        }
+        GraphVertex[] vertices = network.getVertices();
+        int[] order = network.topologicalSortOrder();
+        List<Layer> chain = new ArrayList<>();
+        int previous = -1;
+        for (int index : order) {
+            GraphVertex v = vertices[index];
+            if (v.isInputVertex()) {
+                if (previous != -1) {
+                    return null;
+                }
+                previous = index;
+                continue;
+            }
+            VertexIndices[] inputs = v.getInputVertices();
+            if (!(v instanceof LayerVertex lv) || lv.getLayerPreProcessor() != null || inputs == null
+                    || inputs.length != 1 || inputs[0].getVertexIndex() != previous) {
+                return null;
+            }
+            chain.add(lv.getLayer());
+            previous = index;
+        }
+        return chain.isEmpty() || !vertices[previous].isOutputVertex() ? null : chain;
+    }
+
+    private static boolean empty(List<?> list) {
+        return list == null || list.isEmpty();
+    }
+
+    private enum Activation { RELU, TANH, SIGMOID, IDENTITY, SOFTMAX }
+
+    private static Activation activation(IActivation fn) {
+        if (fn instanceof ActivationReLU relu) {
+            // ActivationReLU with its defaults is max(0, z); a cap, threshold or negative slope is another function.
+            return relu.equals(new ActivationReLU()) ? Activation.RELU : null;
+        }
+        if (fn instanceof ActivationTanH) {
+            return Activation.TANH;
+        }
+        if (fn instanceof ActivationSigmoid) {
+            return Activation.SIGMOID;
+        }
+        if (fn instanceof ActivationIdentity) {
+            return Activation.IDENTITY;
+        }
+        return fn instanceof ActivationSoftmax ? Activation.SOFTMAX : null;
+    }
+
+    /** One dense layer's views into the network's parameters and gradients. */
+    private static final class Dense {
+        final long nIn;
+        final long nOut;
+        final INDArray weights;
+        final INDArray bias;
+        final INDArray weightGradient;
+        final INDArray biasGradient;
+        final Activation activation;
+
+        Dense(Layer layer) {
+            weights = layer.getParam("W");
+            bias = layer.getParam("b");
+            nIn = weights.size(0);
+            nOut = weights.size(1);
+            activation = activation(((BaseLayer) layer.conf().getLayer()).getActivationFn());
+            // DL4J lays a dense layer's gradient out as its parameters: W ([nIn, nOut], column-major), then b.
+            INDArray view = layer.getGradientsViewArray().reshape(layer.getGradientsViewArray().length());
+            weightGradient = view.get(NDArrayIndex.interval(0, nIn * nOut)).reshape('f', nIn, nOut);
+            biasGradient = view.get(NDArrayIndex.interval(nIn * nOut, nIn * nOut + nOut)).reshape(1, nOut);
+            if (weights.ordering() != 'f' || !weightGradient.isView() || !biasGradient.isView()) {
+                throw new IllegalStateException("layer " + layer.conf().getLayer().getLayerName()
+                        + ": DL4J's dense parameter layout is not the one this trainer expects");
+            }
+        }
+
+        void activate(INDArray z) {
+            switch (activation) {
+                case RELU -> Transforms.relu(z, false);
+                case TANH -> Transforms.tanh(z, false);
+                case SIGMOID -> Transforms.sigmoid(z, false);
+                case SOFTMAX -> Transforms.softmax(z, false);
+                case IDENTITY -> { }
+            }
+        }
+
+        boolean needsScratch() {
+            return activation == Activation.TANH || activation == Activation.SIGMOID;
+        }
+
+        /** Turns {@code gradient} (at this layer's output {@code a}) into the gradient at its pre-activation. */
+        void backprop(INDArray a, INDArray gradient, INDArray scratch) {
+            switch (activation) {
+                case RELU -> Nd4j.exec(new ThresholdReluBp(a, gradient, gradient, 0.0));
+                case TANH -> gradient.muli(scratch.assign(a).muli(a).rsubi(1));
+                case SIGMOID -> gradient.muli(scratch.assign(a).rsubi(1).muli(a));
+                case IDENTITY -> { }
+                case SOFTMAX -> throw new IllegalStateException("softmax is only an output activation here");
+            }
+        }
+    }
+
+    /** One updater block: its settings, where it lies in the flat arrays, and its working copies. */
+    private static final class AdamBlock {
+        final Adam config;
+        final int paramStart;
+        final int stateStart;
+        final float[] p;
+        final float[] g;
+        final float[] m;
+        final float[] v;
+
+        AdamBlock(Adam config, int paramStart, int paramEnd, int stateStart, int stateEnd) {
+            if (stateEnd - stateStart != 2 * (paramEnd - paramStart)) {
+                throw new IllegalStateException("an Adam block of " + (paramEnd - paramStart) + " parameters has "
+                        + (stateEnd - stateStart) + " state entries, not twice as many");
+            }
+            this.config = config;
+            this.paramStart = paramStart;
+            this.stateStart = stateStart;
+            int length = paramEnd - paramStart;
+            p = new float[length];
+            g = new float[length];
+            m = new float[length];
+            v = new float[length];
+        }
+    }
+
+    private static final class Buffers {
+        final INDArray[] activations;
+        final INDArray[] deltas;
+        final INDArray[] scratch;
+        float[] probabilities;
+        float[] labels;
+
+        Buffers(int layers) {
+            activations = new INDArray[layers];
+            deltas = new INDArray[layers];
+            scratch = new INDArray[layers];
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package dev.anneal.core.net;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import org.nd4j.linalg.schedule.ExponentialSchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
+
+class DenseChainTrainerTest {
+
+    /** Several minibatches of random features and one-hot labels, the last one smaller than the others. */
+    private static List<DataSet> batches(int nIn, int nOut, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        List<DataSet> out = new ArrayList<>();
+        for (int size : new int[] {16, 16, 16, 7}) {
+            INDArray x = Nd4j.rand(DataType.FLOAT, size, nIn);
+            INDArray y = Nd4j.zeros(DataType.FLOAT, size, nOut);
+            for (int i = 0; i < size; i++) {
+                y.putScalar(i, (i * 7 + size) % nOut, 1f);
+            }
+            out.add(new DataSet(x, y));
+        }
+        return out;
+    }
+
+    private static ComputationGraph pair(ComputationGraph original) {
+        ComputationGraph copy = new ComputationGraph(original.getConfiguration().clone());
+        copy.init(original.params().dup(), true);
+        return copy;
+    }
+
+    /** Trains one copy through DL4J's fit and one through the trainer, and checks they end alike. */
+    private static void assertTrainsLikeDl4j(ComputationGraph network, int nIn, int nOut) {
+        ComputationGraph dl4j = pair(network);
+        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        assertNotNull(trainer, DenseChainTrainer.unsupportedReason(network));
+        INDArray initial = network.params().dup();
+        List<DataSet> data = batches(nIn, nOut, 3);
+        for (int pass = 0; pass < 3; pass++) {
+            for (DataSet ds : data) {
+                dl4j.fit(ds);
+                trainer.fit(ds);
+                assertEquals(dl4j.score(), network.score(), 1e-5 * Math.max(1, Math.abs(dl4j.score())));
+            }
+            dl4j.getConfiguration().setEpochCount(pass + 1);
+            network.getConfiguration().setEpochCount(pass + 1);
+        }
+        assertEquals(dl4j.getConfiguration().getIterationCount(), network.getConfiguration().getIterationCount());
+        assertEquals(12, network.getConfiguration().getIterationCount());
+        assertClose(dl4j.params(), network.params(), "parameters");
+        assertClose(dl4j.getUpdater().getStateViewArray(), network.getUpdater().getStateViewArray(), "Adam's state");
+        // Both trained: the parameters moved well away from where they started, by more than they differ.
+        assertTrue(network.params().distance2(initial) > 1e3 * network.params().distance2(dl4j.params()),
+                "training moved the parameters");
+    }
+
+    private static void assertClose(INDArray expected, INDArray actual, String what) {
+        double scale = Math.max(1e-3, expected.norm2Number().doubleValue());
+        double distance = expected.distance2(actual);
+        assertTrue(distance / scale < 1e-4, what + " differ: |Δ| = " + distance + " against |x| = " + scale);
+    }
+
+    @Test
+    void trainsTheMlpSpecAsDl4jDoes() {
+        MlpSpec spec = new MlpSpec(12, List.of(10, 8), 4, Loss.SOFTMAX_CROSS_ENTROPY);
+        assertTrainsLikeDl4j(spec.build(5, new Adam(1e-2), DataType.FLOAT), 12, 4);
+    }
+
+    @Test
+    void trainsTanhSigmoidAndIdentityLayersAndPerParameterAdamAsDl4jDoes() {
+        // Bias with its own Adam settings makes several updater blocks; the learning rate follows a schedule.
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(11)
+                .updater(new Adam(new ExponentialSchedule(ScheduleType.ITERATION, 2e-2, 0.9)))
+                .biasUpdater(new Adam(5e-3, 0.8, 0.99, 1e-6))
+                .dataType(DataType.FLOAT)
+                .graphBuilder()
+                .addInputs("in")
+                .setInputTypes(InputType.feedForward(9))
+                .addLayer("a", new DenseLayer.Builder().nOut(7).activation(Activation.TANH).build(), "in")
+                .addLayer("b", new DenseLayer.Builder().nOut(6).activation(Activation.SIGMOID).build(), "a")
+                .addLayer("c", new DenseLayer.Builder().nOut(5).activation(Activation.IDENTITY).build(), "b")
+                .addLayer("out", new OutputLayer.Builder(new LossMCXENT()).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "c")
+                .setOutputs("out")
+                .build();
+        ComputationGraph network = new ComputationGraph(conf);
+        network.init();
+        assertTrue(network.getUpdater().getUpdaterBlocks().size() > 1);
+        assertTrainsLikeDl4j(network, 9, 3);
+    }
+
+    @Test
+    void leavesWhatItDoesNotReproduceToDl4j() {
+        assertNull(DenseChainTrainer.forNetwork(new CnnSpec(12, 12, 1, List.of(2, 3), 3, 8, 4,
+                Loss.SOFTMAX_CROSS_ENTROPY).build(1, new Adam(1e-3), DataType.FLOAT)));
+        assertNull(DenseChainTrainer.forNetwork(new LstmLanguageModelSpec(5, 3, 4, 2).build(1, new Adam(1e-3),
+                DataType.FLOAT)));
+        MlpSpec mlp = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
+        assertTrue(DenseChainTrainer.unsupportedReason(mlp.build(1, new Sgd(0.1), DataType.FLOAT))
+                .contains("not trained with Adam"));
+        assertTrue(DenseChainTrainer.unsupportedReason(mlp.build(1, new Adam(1e-3), DataType.DOUBLE))
+                .contains("float32"));
+        assertTrue(DenseChainTrainer.unsupportedReason(new MlpSpec(6, List.of(4), 1, Loss.BINARY_CROSS_ENTROPY)
+                .build(1, new Adam(1e-3), DataType.FLOAT)).contains("softmax"));
+        ComputationGraph listened = mlp.build(1, new Adam(1e-3), DataType.FLOAT);
+        listened.setListeners(new ScoreIterationListener(1));
+        assertTrue(DenseChainTrainer.unsupportedReason(listened).contains("listeners"));
+        ComputationGraph withDropout = new ComputationGraph(new NeuralNetConfiguration.Builder()
+                .updater(new Adam(1e-3)).dataType(DataType.FLOAT).dropOut(0.5).graphBuilder()
+                .addInputs("in").setInputTypes(InputType.feedForward(6))
+                .addLayer("h", new DenseLayer.Builder().nOut(4).activation(Activation.RELU).build(), "in")
+                .addLayer("out", new OutputLayer.Builder(new LossMCXENT()).nOut(3).activation(Activation.SOFTMAX)
+                        .build(), "h")
+                .setOutputs("out").build());
+        withDropout.init();
+        assertTrue(DenseChainTrainer.unsupportedReason(withDropout).contains("dropout"));
+    }
+
+    @Test
+    void aMinibatchItCannotTakeGoesThroughDl4j() {
+        MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
+        ComputationGraph network = spec.build(2, new Adam(1e-2), DataType.FLOAT);
+        ComputationGraph dl4j = pair(network);
+        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        assertNotNull(trainer);
+        DataSet doubles = new DataSet(Nd4j.rand(DataType.DOUBLE, 5, 6), Nd4j.eye(5).getColumns(0, 1, 2)
+                .castTo(DataType.DOUBLE));
+        assertTrue(!trainer.takes(doubles));
+        DenseChainTrainer.fit(trainer, network, doubles);
+        dl4j.fit(doubles);
+        assertEquals(1, network.getConfiguration().getIterationCount());
+        assertClose(dl4j.params(), network.params(), "parameters after DL4J's own step");
+    }
+
+    @Test
+    void canBeTurnedOff() {
+        MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
+        System.setProperty(DenseChainTrainer.DISABLE_PROPERTY, "true");
+        try {
+            assertNull(DenseChainTrainer.forNetwork(spec.build(2, new Adam(1e-2), DataType.FLOAT)));
+        } finally {
+            System.clearProperty(DenseChainTrainer.DISABLE_PROPERTY);
+        }
+        assertNotNull(DenseChainTrainer.forNetwork(spec.build(2, new Adam(1e-2), DataType.FLOAT)));
+    }
+}
