@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.stream.IntStream;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
@@ -56,6 +57,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 public final class DenseChainTrainer {
     /** System property that turns this path off: every step then goes through DL4J's {@code fit}. */
     public static final String DISABLE_PROPERTY = "anneal.denseTrainer.disabled";
+    /** Blocks of fewer parameters run Adam in one thread: splitting them costs more than it saves. */
+    private static final int PARALLEL_MINIMUM = 1 << 16;
 
     private final ComputationGraph network;
     private final Dense[] layers;
@@ -64,6 +67,8 @@ public final class DenseChainTrainer {
     private final INDArray state;
     private final List<AdamBlock> blocks;
     private final Map<Long, Buffers> buffers = new HashMap<>();
+    private int adamThreads = Math.max(1, Math.min(Nd4j.getEnvironment().maxThreads(),
+            Runtime.getRuntime().availableProcessors()));
 
     private DenseChainTrainer(ComputationGraph network, List<Layer> chain) {
         this.network = network;
@@ -184,6 +189,15 @@ public final class DenseChainTrainer {
         return null;
     }
 
+    /** Sets how many slices Adam splits a large block into (by default, as many as ND4J may use threads). */
+    DenseChainTrainer withAdamThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        adamThreads = threads;
+        return this;
+    }
+
     /** Whether {@link #fit} takes this minibatch; others go through DL4J. */
     public boolean takes(DataSet minibatch) {
         INDArray x = minibatch.getFeatures();
@@ -244,46 +258,60 @@ public final class DenseChainTrainer {
     /**
      * Adam on the flat arrays, block by block, as DL4J's Adam op computes it; then params −= update, and the update
      * left in the gradient array as DL4J leaves it. Each block's four ranges are copied into arrays of their own so
-     * that the loop runs over separate arrays with one index, which the JIT vectorises.
+     * that the loop runs over separate arrays with one index, which the JIT vectorises. When ND4J may use more than
+     * one thread, large blocks are split across the common fork-join pool in as many slices.
      */
     private void adam(int iteration, int epoch) {
         for (AdamBlock block : blocks) {
             Adam conf = block.config;
-            float beta1 = (float) conf.getBeta1();
-            float beta2 = (float) conf.getBeta2();
-            float epsilon = (float) conf.getEpsilon();
             double lr = conf.getLearningRate(iteration, epoch);
-            float alpha = (float) (lr * Math.sqrt(1 - Math.pow(beta2, iteration + 1))
-                    / (1 - Math.pow(beta1, iteration + 1)));
+            float alpha = (float) (lr * Math.sqrt(1 - Math.pow(conf.getBeta2(), iteration + 1))
+                    / (1 - Math.pow(conf.getBeta1(), iteration + 1)));
             if (Float.isNaN(alpha) || Float.isInfinite(alpha) || alpha == 0) {
-                alpha = epsilon;
+                alpha = (float) conf.getEpsilon();
             }
-            float oneMinusBeta1 = 1 - beta1;
-            float oneMinusBeta2 = 1 - beta2;
             int length = block.p.length;
-            float[] p = block.p;
-            float[] g = block.g;
-            float[] m = block.m;
-            float[] v = block.v;
-            NativeFloats.readRange(params, block.paramStart, p);
-            NativeFloats.readRange(gradients, block.paramStart, g);
-            NativeFloats.readRange(state, block.stateStart, m);
-            NativeFloats.readRange(state, block.stateStart + length, v);
-            for (int k = 0; k < length; k++) {
-                float grad = g[k];
-                float mk = beta1 * m[k] + grad * oneMinusBeta1;
-                float vk = beta2 * v[k] + grad * grad * oneMinusBeta2;
-                m[k] = mk;
-                v[k] = vk;
-                float update = (mk * alpha) / ((float) Math.sqrt(vk) + epsilon);
-                g[k] = update;
-                p[k] -= update;
+            int slices = length < PARALLEL_MINIMUM ? 1 : adamThreads;
+            float blockAlpha = alpha;
+            if (slices == 1) {
+                adamSlice(block, blockAlpha, 0, length);
+            } else {
+                IntStream.range(0, slices).parallel().forEach(i -> adamSlice(block, blockAlpha,
+                        (int) ((long) length * i / slices), (int) ((long) length * (i + 1) / slices)));
             }
-            NativeFloats.writeRange(p, params, block.paramStart);
-            NativeFloats.writeRange(g, gradients, block.paramStart);
-            NativeFloats.writeRange(m, state, block.stateStart);
-            NativeFloats.writeRange(v, state, block.stateStart + length);
         }
+    }
+
+    private void adamSlice(AdamBlock block, float alpha, int from, int to) {
+        float beta1 = (float) block.config.getBeta1();
+        float beta2 = (float) block.config.getBeta2();
+        float epsilon = (float) block.config.getEpsilon();
+        float oneMinusBeta1 = 1 - beta1;
+        float oneMinusBeta2 = 1 - beta2;
+        int length = block.p.length;
+        int n = to - from;
+        float[] p = block.p;
+        float[] g = block.g;
+        float[] m = block.m;
+        float[] v = block.v;
+        NativeFloats.readRange(params, block.paramStart + from, p, from, n);
+        NativeFloats.readRange(gradients, block.paramStart + from, g, from, n);
+        NativeFloats.readRange(state, block.stateStart + from, m, from, n);
+        NativeFloats.readRange(state, block.stateStart + length + from, v, from, n);
+        for (int k = from; k < to; k++) {
+            float grad = g[k];
+            float mk = beta1 * m[k] + grad * oneMinusBeta1;
+            float vk = beta2 * v[k] + grad * grad * oneMinusBeta2;
+            m[k] = mk;
+            v[k] = vk;
+            float update = (mk * alpha) / ((float) Math.sqrt(vk) + epsilon);
+            g[k] = update;
+            p[k] -= update;
+        }
+        NativeFloats.writeRange(p, from, n, params, block.paramStart + from);
+        NativeFloats.writeRange(g, from, n, gradients, block.paramStart + from);
+        NativeFloats.writeRange(m, from, n, state, block.stateStart + from);
+        NativeFloats.writeRange(v, from, n, state, block.stateStart + length + from);
     }
 
     /**

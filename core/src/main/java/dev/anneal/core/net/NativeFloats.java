@@ -51,16 +51,26 @@ public final class NativeFloats {
      * {@code into}.
      */
     public static void readRange(INDArray vector, long from, float[] into) {
+        readRange(vector, from, into, 0, into.length);
+    }
+
+    /** Elements {@code [from, from + length)} of {@code vector} into {@code into[at, at + length)}. */
+    public static void readRange(INDArray vector, long from, float[] into, int at, int length) {
         requireDense(vector);
-        checkRange(vector, from, into.length);
-        new FloatPointer(vector.data().addressPointer()).position(from).get(into);
+        checkRange(vector, from, length);
+        new FloatPointer(vector.data().addressPointer()).position(from).get(into, at, length);
     }
 
     /** Copies {@code values} into elements {@code [from, from + values.length)} of {@code vector}. */
     public static void writeRange(float[] values, INDArray vector, long from) {
+        writeRange(values, 0, values.length, vector, from);
+    }
+
+    /** Copies {@code values[at, at + length)} into elements {@code [from, from + length)} of {@code vector}. */
+    public static void writeRange(float[] values, int at, int length, INDArray vector, long from) {
         requireDense(vector);
-        checkRange(vector, from, values.length);
-        new FloatPointer(vector.data().addressPointer()).position(from).put(values);
+        checkRange(vector, from, length);
+        new FloatPointer(vector.data().addressPointer()).position(from).put(values, at, length);
     }
 
     /** All of {@code array}'s elements in its buffer's order; {@code array} must be {@link #whole}. */
