@@ -51,12 +51,15 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * {@code DenseLayer}s with bias and ReLU, tanh, sigmoid or identity activations into an {@code OutputLayer} with
  * softmax and unweighted multi-class cross-entropy; float32 on the CPU backend; Adam for every parameter; no dropout,
  * weight noise, constraints, regularisation, gradient normalisation or listeners. Anything else, and any
- * minibatch with masks or non-float data, trains through DL4J's own {@code fit}. Setting the system property
- * {@value #DISABLE_PROPERTY} to {@code true} sends everything through DL4J's {@code fit}.
+ * minibatch with masks or non-float data, trains through DL4J's own {@code fit}. The system property
+ * {@value #DISABLE_PROPERTY}{@code =true} or the environment variable {@value #DISABLE_ENV}{@code =off} sends
+ * everything through DL4J's {@code fit}.
  */
 public final class DenseChainTrainer {
-    /** System property that turns this path off: every step then goes through DL4J's {@code fit}. */
+    /** System property that turns this path off ({@code true}): every step then goes through DL4J's {@code fit}. */
     public static final String DISABLE_PROPERTY = "anneal.denseTrainer.disabled";
+    /** Environment variable that does the same ({@code off}), for executors: {@code spark.executorEnv.…}. */
+    public static final String DISABLE_ENV = "ANNEAL_DENSE_TRAINER";
     /** Blocks of fewer parameters run Adam in one thread: splitting them costs more than it saves. */
     private static final int PARALLEL_MINIMUM = 1 << 16;
 
@@ -92,7 +95,7 @@ public final class DenseChainTrainer {
      * not reproduce or the path is turned off; callers then use {@code network.fit}.
      */
     public static DenseChainTrainer forNetwork(ComputationGraph network) {
-        if (Boolean.getBoolean(DISABLE_PROPERTY) || unsupportedReason(network) != null) {
+        if (disabled() || unsupportedReason(network) != null) {
             return null;
         }
         return new DenseChainTrainer(network, chain(network));
@@ -108,6 +111,11 @@ public final class DenseChainTrainer {
         } else {
             network.fit(minibatch);
         }
+    }
+
+    /** Whether {@link #DISABLE_PROPERTY} or {@link #DISABLE_ENV} turns this path off. */
+    public static boolean disabled() {
+        return Boolean.getBoolean(DISABLE_PROPERTY) || "off".equalsIgnoreCase(System.getenv(DISABLE_ENV));
     }
 
     /** Why {@code network} must train through DL4J's own {@code fit}, or {@code null} when this path reproduces it. */
