@@ -106,7 +106,7 @@ public final class DenseChainTrainer {
      * takes the minibatch, through DL4J otherwise.
      */
     public static void fit(DenseChainTrainer trainer, ComputationGraph network, DataSet minibatch) {
-        if (trainer != null && trainer.network == network && trainer.takes(minibatch)) {
+        if (trainer != null && trainer.network == network && trainer.isCurrent() && trainer.takes(minibatch)) {
             trainer.fit(minibatch);
         } else {
             network.fit(minibatch);
@@ -206,6 +206,21 @@ public final class DenseChainTrainer {
         return this;
     }
 
+    /**
+     * Whether the network still holds the arrays this trainer was made on (DL4J assigns into them when parameters or
+     * updater state are set, but a re-initialised network has new ones); a stale trainer's {@link #fit} refuses.
+     */
+    public boolean isCurrent() {
+        return sameMemory(network.params(), params) && sameMemory(network.getFlattenedGradients(), gradients)
+                && sameMemory(network.getUpdater().getStateViewArray(), state);
+    }
+
+    /** Whether two arrays are the same elements in memory ({@code params()} returns a new view object each call). */
+    private static boolean sameMemory(INDArray a, INDArray b) {
+        return a != null && b != null && a.length() == b.length() && a.offset() == b.offset()
+                && a.data().address() == b.data().address();
+    }
+
     /** Whether {@link #fit} takes this minibatch; others go through DL4J. */
     public boolean takes(DataSet minibatch) {
         INDArray x = minibatch.getFeatures();
@@ -218,6 +233,10 @@ public final class DenseChainTrainer {
 
     /** One step on {@code minibatch}, as {@code network.fit(minibatch)} would take it. */
     public void fit(DataSet minibatch) {
+        if (!isCurrent()) {
+            throw new IllegalStateException("the network's parameter, gradient or updater arrays were replaced after "
+                    + "this trainer was made; make a new one with DenseChainTrainer.forNetwork");
+        }
         if (!takes(minibatch)) {
             throw new IllegalArgumentException("minibatch of features " + java.util.Arrays.toString(
                     minibatch.getFeatures().shape()) + " does not fit this " + layers[0].nIn + "-input network's "

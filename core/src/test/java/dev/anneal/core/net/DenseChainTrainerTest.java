@@ -3,6 +3,7 @@ package dev.anneal.core.net;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -13,6 +14,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
@@ -163,6 +165,24 @@ class DenseChainTrainerTest {
         dl4j.fit(doubles);
         assertEquals(1, network.getConfiguration().getIterationCount());
         assertClose(dl4j.params(), network.params(), "parameters after DL4J's own step");
+    }
+
+    @Test
+    void aTrainerWhoseNetworkGotNewArraysRefusesAndTheStaticFitFallsBack() {
+        MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
+        ComputationGraph network = spec.build(2, new Adam(1e-2), DataType.FLOAT);
+        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        assertNotNull(trainer);
+        DataSet batch = batches(6, 3, 1).get(0);
+        trainer.fit(batch);
+        assertTrue(trainer.isCurrent());
+        network.setUpdater(new ComputationGraphUpdater(network));
+        assertTrue(!trainer.isCurrent(), "a new updater has a new state array");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainer.fit(batch));
+        assertTrue(e.getMessage().contains("replaced"), e.getMessage());
+        DenseChainTrainer.fit(trainer, network, batch);
+        assertEquals(2, network.getConfiguration().getIterationCount(), "DL4J's fit took the step");
+        assertTrue(DenseChainTrainer.forNetwork(network).isCurrent());
     }
 
     @Test

@@ -54,12 +54,13 @@ final class LocalSgdRound implements Serializable {
         }
         int to = Math.min(all.size(), from + steps);
         int[] order = order(all.size(), passSeed, partition);
-        ComputationGraph network = WorkerNetworks.take(engine, model::load);
+        WorkerNetworks.Worker worker = WorkerNetworks.take(engine, model::load);
+        ComputationGraph network = worker.network;
         long t0 = System.nanoTime();
         State s = state.value();
         s.applyTo(network);
         long t1 = System.nanoTime();
-        DenseChainTrainer dense = DenseChainTrainer.forNetwork(network);
+        DenseChainTrainer dense = worker.denseTrainer();
         for (int i = from; i < to; i++) {
             DenseChainTrainer.fit(dense, network, all.get(order[i]));
         }
@@ -68,7 +69,7 @@ final class LocalSgdRound implements Serializable {
         out.scoreSum = network.score();
         out.fitNanos = t2 - t1;
         out.exchangeNanos = t1 - t0 + System.nanoTime() - t2;
-        WorkerNetworks.give(engine, network);
+        WorkerNetworks.give(engine, worker);
         return Collections.singletonList(out).iterator();
     }
 

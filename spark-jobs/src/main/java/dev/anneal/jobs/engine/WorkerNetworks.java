@@ -1,5 +1,6 @@
 package dev.anneal.jobs.engine;
 
+import dev.anneal.core.net.DenseChainTrainer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 
 import java.util.Map;
@@ -17,23 +18,46 @@ import java.util.function.Supplier;
  * Only the networks of the engine that last asked are kept: an executor trains for one engine at a time.
  */
 final class WorkerNetworks {
-    private static final Map<String, Queue<ComputationGraph>> FREE = new ConcurrentHashMap<>();
+    private static final Map<String, Queue<Worker>> FREE = new ConcurrentHashMap<>();
 
     private WorkerNetworks() {
     }
 
+    /**
+     * A kept network and its {@link DenseChainTrainer}, made on first use and kept with it: the trainer works on views
+     * of the network's arrays, which stay the same objects from round to round (a round assigns into them).
+     */
+    static final class Worker {
+        final ComputationGraph network;
+        private DenseChainTrainer dense;
+        private boolean denseChecked;
+
+        Worker(ComputationGraph network) {
+            this.network = network;
+        }
+
+        /** The network's dense trainer, or null when it trains through DL4J's {@code fit}. */
+        DenseChainTrainer denseTrainer() {
+            if (!denseChecked || (dense != null && !dense.isCurrent())) {
+                dense = DenseChainTrainer.forNetwork(network);
+                denseChecked = true;
+            }
+            return dense;
+        }
+    }
+
     /** A network for one task of {@code engine}: a kept one, or a new one from {@code build}. */
-    static ComputationGraph take(String engine, Supplier<ComputationGraph> build) {
+    static Worker take(String engine, Supplier<ComputationGraph> build) {
         FREE.keySet().removeIf(other -> !other.equals(engine));
-        ComputationGraph kept = FREE.computeIfAbsent(engine, e -> new ConcurrentLinkedQueue<>()).poll();
-        return kept != null ? kept : build.get();
+        Worker kept = FREE.computeIfAbsent(engine, e -> new ConcurrentLinkedQueue<>()).poll();
+        return kept != null ? kept : new Worker(build.get());
     }
 
     /** Gives back a network after a task that finished normally. */
-    static void give(String engine, ComputationGraph network) {
-        Queue<ComputationGraph> free = FREE.get(engine);
+    static void give(String engine, Worker worker) {
+        Queue<Worker> free = FREE.get(engine);
         if (free != null) {
-            free.add(network);
+            free.add(worker);
         }
     }
 
@@ -44,7 +68,7 @@ final class WorkerNetworks {
 
     /** Networks kept for {@code engine} in this JVM. */
     static int kept(String engine) {
-        Queue<ComputationGraph> free = FREE.get(engine);
+        Queue<Worker> free = FREE.get(engine);
         return free == null ? 0 : free.size();
     }
 }
