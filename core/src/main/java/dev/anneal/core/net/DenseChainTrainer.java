@@ -142,8 +142,8 @@ public final class DenseChainTrainer {
             org.deeplearning4j.nn.conf.layers.Layer conf = chain.get(i).conf().getLayer();
             String name = conf.getLayerName();
             if (last ? conf.getClass() != OutputLayer.class : conf.getClass() != DenseLayer.class) {
-                return "layer " + name + " is a " + conf.getClass().getSimpleName() + ", not a "
-                        + (last ? "OutputLayer" : "DenseLayer");
+                return "layer " + name + " (" + conf.getClass().getSimpleName() + ") is not "
+                        + (last ? "an OutputLayer" : "a DenseLayer");
             }
             BaseLayer base = (BaseLayer) conf;
             if (conf instanceof DenseLayer dense && (!dense.hasBias() || dense.hasLayerNorm())) {

@@ -2,6 +2,7 @@ package dev.anneal.jobs.bench;
 
 import dev.anneal.core.config.GradientSharingSettings;
 import dev.anneal.core.config.TrainingSettings;
+import dev.anneal.core.net.DenseChainTrainer;
 import dev.anneal.core.net.Loss;
 import dev.anneal.core.net.MlpSpec;
 import dev.anneal.jobs.SparkSetup;
@@ -35,7 +36,10 @@ import java.util.zip.GZIPInputStream;
  * line of JSON: samples/s of the training passes, the training time until test accuracy first reached the target,
  * and the engine's bytes per iteration.
  *
- * <p>Usage: {@code EngineBenchmark single|parameter-averaging|gradient-sharing FASHION_MNIST_DIR EPOCHS TARGET
+ * <p>{@code single} trains with DL4J's own {@code fit}, {@code single-anneal} with {@link DenseChainTrainer} (as local
+ * SGD's workers do).
+ *
+ * <p>Usage: {@code EngineBenchmark single|single-anneal|parameter-averaging|gradient-sharing|local-sgd FASHION_MNIST_DIR EPOCHS TARGET
  * [WORKERS] [AVERAGING_FREQUENCY] [THRESHOLD]}; the master comes from spark-submit, or is {@code local[WORKERS]}.
  */
 public final class EngineBenchmark {
@@ -69,11 +73,17 @@ public final class EngineBenchmark {
         double toTarget = Double.NaN;
         String master = "none";
         SparkSession spark = null;
-        if (mode.equals("single")) {
+        boolean single = mode.equals("single") || mode.equals("single-anneal");
+        if (single) {
+            DenseChainTrainer dense = mode.equals("single-anneal") ? DenseChainTrainer.forNetwork(graph) : null;
+            if (mode.equals("single-anneal") && dense == null) {
+                throw new IllegalStateException("the dense trainer does not take this network: "
+                        + DenseChainTrainer.unsupportedReason(graph));
+            }
             for (int e = 0; e < epochs; e++) {
                 long t0 = System.nanoTime();
                 for (DataSet ds : train) {
-                    graph.fit(ds);
+                    DenseChainTrainer.fit(dense, graph, ds);
                 }
                 double s = (System.nanoTime() - t0) / 1e9;
                 trainSeconds += s;
@@ -114,7 +124,7 @@ public final class EngineBenchmark {
                         + "\"threshold\":%s,\"epochs\":%d,\"samplesPerSecond\":%s,\"testAccuracy\":%s,\"target\":%s,"
                         + "\"secondsToTarget\":%s,\"bytesPerIteration\":%s}%n", mode,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"), master,
-                mode.equals("single") ? 1 : workers, frequency, threshold, epochs, rates, accuracies, target,
+                single ? 1 : workers, frequency, threshold, epochs, rates, accuracies, target,
                 Double.isNaN(toTarget) ? "null" : String.format("%.2f", toTarget), bytesPerIteration);
         if (spark != null) {
             spark.stop();

@@ -2,6 +2,8 @@ package dev.anneal.jobs.engine;
 
 import dev.anneal.core.net.DenseChainTrainer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.Map;
 import java.util.Queue;
@@ -18,6 +20,7 @@ import java.util.function.Supplier;
  * Only the networks of the engine that last asked are kept: an executor trains for one engine at a time.
  */
 final class WorkerNetworks {
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerNetworks.class);
     private static final Map<String, Queue<Worker>> FREE = new ConcurrentHashMap<>();
 
     private WorkerNetworks() {
@@ -40,6 +43,11 @@ final class WorkerNetworks {
         DenseChainTrainer denseTrainer() {
             if (!denseChecked || (dense != null && !dense.isCurrent())) {
                 dense = DenseChainTrainer.forNetwork(network);
+                if (!denseChecked) {
+                    LOG.info("local-sgd worker network: steps through {}", dense != null ? "Anneal's dense trainer"
+                            : "DL4J's fit (" + (DenseChainTrainer.disabled() ? DenseChainTrainer.DISABLE_ENV + "=off"
+                            : DenseChainTrainer.unsupportedReason(network)) + ")");
+                }
                 denseChecked = true;
             }
             return dense;
