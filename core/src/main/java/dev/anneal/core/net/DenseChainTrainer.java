@@ -5,7 +5,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.stream.IntStream;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
@@ -42,10 +41,11 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * the engines see no difference.
  *
  * <p>Where DL4J's step loses the time, on the benchmark MLP with one native thread: its Adam op runs about 5 ns per
- * parameter (2.5 ms a step for 535k parameters, the same with two threads), against 0.3 ms for the loop here; and
+ * parameter (2.5 ms a step for 535k parameters, the same with two threads), against 0.6 ms for the loop here with
+ * its copies; and
  * its dense layer computes each pre-activation a second time in backprop, and the input's gradient, which nothing
  * uses. Here a step is three GEMMs per layer less the first layer's input gradient, ND4J's element-wise ops in
- * place into buffers kept between steps, and one Adam pass over the flat arrays.
+ * place into buffers kept between steps, and one Adam pass over the flat arrays ({@link FlatAdam}).
  *
  * <p>Only networks whose every part it reproduces qualify ({@link #unsupportedReason}): a single-path graph of
  * {@code DenseLayer}s with bias and ReLU, tanh, sigmoid or identity activations into an {@code OutputLayer} with
@@ -60,27 +60,18 @@ public final class DenseChainTrainer {
     public static final String DISABLE_PROPERTY = "anneal.denseTrainer.disabled";
     /** Environment variable that does the same ({@code off}), for executors: {@code spark.executorEnv.…}. */
     public static final String DISABLE_ENV = "ANNEAL_DENSE_TRAINER";
-    /** Blocks of fewer parameters run Adam in one thread: splitting them costs more than it saves. */
-    private static final int PARALLEL_MINIMUM = 1 << 16;
 
     private final ComputationGraph network;
     private final Dense[] layers;
     private final INDArray params;
     private final INDArray gradients;
     private final INDArray state;
-    private final List<AdamBlock> blocks;
+    private final FlatAdam adam;
     private final Map<Long, Buffers> buffers = new HashMap<>();
-    private int adamThreads = Math.max(1, Math.min(Nd4j.getEnvironment().maxThreads(),
-            Runtime.getRuntime().availableProcessors()));
 
     private DenseChainTrainer(ComputationGraph network, List<Layer> chain) {
         this.network = network;
-        List<AdamBlock> adam = new ArrayList<>();
-        for (UpdaterBlock block : network.getUpdater().getUpdaterBlocks()) {
-            adam.add(new AdamBlock(((AdamUpdater) block.getGradientUpdater()).getConfig(), block.getParamOffsetStart(),
-                    block.getParamOffsetEnd(), block.getUpdaterViewOffsetStart(), block.getUpdaterViewOffsetEnd()));
-        }
-        this.blocks = List.copyOf(adam);
+        this.adam = new FlatAdam(network);
         this.params = network.params();
         this.gradients = network.getFlattenedGradients();
         this.state = network.getUpdater().getStateViewArray();
@@ -199,10 +190,7 @@ public final class DenseChainTrainer {
 
     /** Sets how many slices Adam splits a large block into (by default, as many as ND4J may use threads). */
     DenseChainTrainer withAdamThreads(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
-        }
-        adamThreads = threads;
+        adam.threads(threads);
         return this;
     }
 
@@ -276,69 +264,10 @@ public final class DenseChainTrainer {
             }
             int iteration = network.getConfiguration().getIterationCount();
             int epoch = network.getConfiguration().getEpochCount();
-            adam(iteration, epoch);
+            adam.step(iteration, epoch);
             network.getConfiguration().setIterationCount(iteration + 1);
             network.setScore(score);
         }
-    }
-
-    /**
-     * Adam on the flat arrays, block by block, as DL4J's Adam op computes it; then params −= update, and the update
-     * left in the gradient array as DL4J leaves it. Each block's four ranges are copied into arrays of their own so
-     * that the loop runs over separate arrays with one index, which the JIT vectorises. When ND4J may use more than
-     * one thread, large blocks are split across the common fork-join pool in as many slices.
-     */
-    private void adam(int iteration, int epoch) {
-        for (AdamBlock block : blocks) {
-            Adam conf = block.config;
-            double lr = conf.getLearningRate(iteration, epoch);
-            float alpha = (float) (lr * Math.sqrt(1 - Math.pow(conf.getBeta2(), iteration + 1))
-                    / (1 - Math.pow(conf.getBeta1(), iteration + 1)));
-            if (Float.isNaN(alpha) || Float.isInfinite(alpha) || alpha == 0) {
-                alpha = (float) conf.getEpsilon();
-            }
-            int length = block.p.length;
-            int slices = length < PARALLEL_MINIMUM ? 1 : adamThreads;
-            float blockAlpha = alpha;
-            if (slices == 1) {
-                adamSlice(block, blockAlpha, 0, length);
-            } else {
-                IntStream.range(0, slices).parallel().forEach(i -> adamSlice(block, blockAlpha,
-                        (int) ((long) length * i / slices), (int) ((long) length * (i + 1) / slices)));
-            }
-        }
-    }
-
-    private void adamSlice(AdamBlock block, float alpha, int from, int to) {
-        float beta1 = (float) block.config.getBeta1();
-        float beta2 = (float) block.config.getBeta2();
-        float epsilon = (float) block.config.getEpsilon();
-        float oneMinusBeta1 = 1 - beta1;
-        float oneMinusBeta2 = 1 - beta2;
-        int length = block.p.length;
-        int n = to - from;
-        float[] p = block.p;
-        float[] g = block.g;
-        float[] m = block.m;
-        float[] v = block.v;
-        NativeFloats.readRange(params, block.paramStart + from, p, from, n);
-        NativeFloats.readRange(gradients, block.paramStart + from, g, from, n);
-        NativeFloats.readRange(state, block.stateStart + from, m, from, n);
-        NativeFloats.readRange(state, block.stateStart + length + from, v, from, n);
-        for (int k = from; k < to; k++) {
-            float grad = g[k];
-            float mk = beta1 * m[k] + grad * oneMinusBeta1;
-            float vk = beta2 * v[k] + grad * grad * oneMinusBeta2;
-            m[k] = mk;
-            v[k] = vk;
-            float update = (mk * alpha) / ((float) Math.sqrt(vk) + epsilon);
-            g[k] = update;
-            p[k] -= update;
-        }
-        NativeFloats.writeRange(p, from, n, params, block.paramStart + from);
-        NativeFloats.writeRange(g, from, n, gradients, block.paramStart + from);
-        NativeFloats.writeRange(m, from, n, state, block.stateStart + from);
-        NativeFloats.writeRange(v, from, n, state, block.stateStart + length + from);
     }
 
     /**
@@ -479,32 +408,6 @@ public final class DenseChainTrainer {
                 case IDENTITY -> { }
                 case SOFTMAX -> throw new IllegalStateException("softmax is only an output activation here");
             }
-        }
-    }
-
-    /** One updater block: its settings, where it lies in the flat arrays, and its working copies. */
-    private static final class AdamBlock {
-        final Adam config;
-        final int paramStart;
-        final int stateStart;
-        final float[] p;
-        final float[] g;
-        final float[] m;
-        final float[] v;
-
-        AdamBlock(Adam config, int paramStart, int paramEnd, int stateStart, int stateEnd) {
-            if (stateEnd - stateStart != 2 * (paramEnd - paramStart)) {
-                throw new IllegalStateException("an Adam block of " + (paramEnd - paramStart) + " parameters has "
-                        + (stateEnd - stateStart) + " state entries, not twice as many");
-            }
-            this.config = config;
-            this.paramStart = paramStart;
-            this.stateStart = stateStart;
-            int length = paramEnd - paramStart;
-            p = new float[length];
-            g = new float[length];
-            m = new float[length];
-            v = new float[length];
         }
     }
 
