@@ -42,10 +42,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * <p>Where DL4J's step loses the time, on the benchmark MLP with one native thread: its Adam op runs about 5 ns per
  * parameter (2.5 ms a step for 535k parameters, the same with two threads), against 0.6 ms for the loop here with
- * its copies; and
- * its dense layer computes each pre-activation a second time in backprop, and the input's gradient, which nothing
- * uses. Here a step is three GEMMs per layer less the first layer's input gradient, ND4J's element-wise ops in
- * place into buffers kept between steps, and one Adam pass over the flat arrays ({@link FlatAdam}).
+ * its copies; and its dense layer computes each pre-activation a second time in backprop, and the input's gradient,
+ * which nothing uses. Here a step is three GEMMs per layer less the first layer's input gradient, ND4J's element-wise
+ * ops in place into buffers kept between steps, and one Adam pass over the flat arrays ({@link FlatAdam}).
  *
  * <p>Only networks whose every part it reproduces qualify ({@link #unsupportedReason}): a single-path graph of
  * {@code DenseLayer}s with bias and ReLU, tanh, sigmoid or identity activations into an {@code OutputLayer} with
