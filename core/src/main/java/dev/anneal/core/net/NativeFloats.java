@@ -41,9 +41,7 @@ public final class NativeFloats {
      */
     public static float[] read(INDArray vector, float[] into) {
         requireDense(vector);
-        float[] out = into != null && into.length == vector.length() ? into : new float[(int) vector.length()];
-        new FloatPointer(vector.data().addressPointer()).get(out);
-        return out;
+        return copyOut(vector, into);
     }
 
     /**
@@ -79,6 +77,11 @@ public final class NativeFloats {
             throw new IllegalArgumentException("not a whole float32 array on the CPU backend: "
                     + array.shapeInfoToString());
         }
+        return copyOut(array, into);
+    }
+
+    /** All of {@code array}'s buffer, into {@code into} when it has the right length, else into a new array. */
+    private static float[] copyOut(INDArray array, float[] into) {
         float[] out = into != null && into.length == array.length() ? into : new float[(int) array.length()];
         new FloatPointer(array.data().addressPointer()).get(out);
         return out;
