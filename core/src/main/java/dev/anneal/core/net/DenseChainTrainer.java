@@ -24,7 +24,7 @@ import org.nd4j.linalg.activations.impl.ActivationTanH;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.gradient.ThresholdReluBp;
+import org.nd4j.linalg.api.ops.impl.transforms.same.Sign;
 import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -67,6 +67,8 @@ public final class DenseChainTrainer {
     private final INDArray state;
     private final FlatAdam adam;
     private final Map<Long, Buffers> buffers = new HashMap<>();
+    /** The most outputs of any layer: a minibatch's largest activation has this many columns. */
+    private final long widest;
 
     private DenseChainTrainer(ComputationGraph network, List<Layer> chain) {
         this.network = network;
@@ -75,9 +77,12 @@ public final class DenseChainTrainer {
         this.gradients = network.getFlattenedGradients();
         this.state = network.getUpdater().getStateViewArray();
         this.layers = new Dense[chain.size()];
+        long most = 0;
         for (int i = 0; i < chain.size(); i++) {
             layers[i] = new Dense(chain.get(i));
+            most = Math.max(most, layers[i].nOut);
         }
+        this.widest = most;
     }
 
     /**
@@ -229,10 +234,11 @@ public final class DenseChainTrainer {
                     minibatch.getFeatures().shape()) + " does not fit this " + layers[0].nIn + "-input network's "
                     + "dense path (float32, no masks)");
         }
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        long m = minibatch.getFeatures().size(0);
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces();
+             OneThreadElementwise oneThread = OneThreadElementwise.enter(m * widest)) {
             INDArray x = minibatch.getFeatures();
             INDArray y = minibatch.getLabels();
-            long m = x.size(0);
             Buffers b = buffers.computeIfAbsent(m, this::allocate);
             int n = layers.length;
             // Forward: z = a·W + b, activation in place.
@@ -395,13 +401,18 @@ public final class DenseChainTrainer {
         }
 
         boolean needsScratch() {
-            return activation == Activation.TANH || activation == Activation.SIGMOID;
+            return activation == Activation.RELU || activation == Activation.TANH || activation == Activation.SIGMOID;
         }
 
         /** Turns {@code gradient} (at this layer's output {@code a}) into the gradient at its pre-activation. */
         void backprop(INDArray a, INDArray gradient, INDArray scratch) {
             switch (activation) {
-                case RELU -> Nd4j.exec(new ThresholdReluBp(a, gradient, gradient, 0.0));
+                case RELU -> {
+                    // a = max(z, 0), so sign(a) is ReLU's derivative: 1 where z > 0, else 0. Two plain ops take about
+                    // a fifth of ND4J's ThresholdReluBp on a 128 × 512 minibatch (20 against 115 µs, one thread).
+                    Nd4j.exec(new Sign(a, scratch));
+                    gradient.muli(scratch);
+                }
                 case TANH -> gradient.muli(scratch.assign(a).muli(a).rsubi(1));
                 case SIGMOID -> gradient.muli(scratch.assign(a).rsubi(1).muli(a));
                 case IDENTITY -> { }
