@@ -30,8 +30,8 @@ def rate(r):
 
 def accuracy_within(r, seconds):
     """(test accuracy, training seconds) after the last pass whose cumulative training time is within `seconds`;
-    (None, None) if even the first pass took longer."""
-    rates, acc, t, best = r["samplesPerSecond"], r["testAccuracy"], 0.0, (None, None)
+    (None, None) if even the first pass took longer. The untimed warm-up pass counts: the time starts with it."""
+    rates, acc, t, best = r["samplesPerSecond"], r["testAccuracy"], r.get("warmUpSeconds", 0.0), (None, None)
     for rate_, a in zip(rates, acc):
         t += r["samples"] / rate_
         if t <= seconds:

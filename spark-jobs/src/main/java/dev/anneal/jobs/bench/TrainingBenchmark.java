@@ -30,8 +30,9 @@ import java.util.Locale;
 /**
  * Training throughput and time to a target test accuracy of one of {@code scripts/bench}'s Fashion-MNIST models
  * (Adam 1e-3, batch 128 per worker), in one configuration: plain DL4J in this JVM or one of Anneal's engines in
- * Spark. Trains on the first {@code SAMPLES} training images for {@code EPOCHS} passes, measures test accuracy on
- * the 10,000 test images after each pass (not timed), and prints one {@code RESULT {json}} line.
+ * Spark. Trains on the first {@code SAMPLES} training images for {@code EPOCHS} timed passes, after one untimed
+ * warm-up pass on a copy of the network; measures test accuracy on the 10,000 test images after each pass (not
+ * timed), and prints one {@code RESULT {json}} line.
  *
  * <p>{@code single} trains with DL4J's own {@code fit}; {@code single-anneal} with {@link DenseChainTrainer} where the
  * network qualifies (the MLP; the CNN falls back to DL4J's {@code fit}), as Anneal's local SGD workers train.
@@ -43,6 +44,7 @@ import java.util.Locale;
 public final class TrainingBenchmark {
     static final int BATCH = 128;
     private static final double LEARNING_RATE = 1e-3;
+    private static final int WARM_UP_PASSES = Integer.getInteger("anneal.bench.warmUpPasses", 1);
 
     private TrainingBenchmark() {
     }
@@ -83,6 +85,8 @@ public final class TrainingBenchmark {
         SparkSession spark = null;
         TrainingEngine engine = null;
         JavaRDD<DataSet> data = null;
+        JavaSparkContext sc = null;
+        TrainingSettings training = null;
         boolean singleJvm = mode.equals("single") || mode.equals("single-anneal");
         DenseChainTrainer dense = mode.equals("single-anneal") ? DenseChainTrainer.forNetwork(graph) : null;
         if (mode.equals("single-anneal")) {
@@ -92,9 +96,9 @@ public final class TrainingBenchmark {
         if (!singleJvm) {
             spark = SparkSetup.session("bench", System.getProperty("spark.master") == null
                     ? "local[" + workers + "]" : "");
-            JavaSparkContext sc = SparkSetup.context(spark);
+            sc = SparkSetup.context(spark);
             master = sc.master();
-            TrainingSettings training = TrainingSettings.parameterAveraging(epochs, BATCH, LEARNING_RATE, frequency,
+            training = TrainingSettings.parameterAveraging(epochs, BATCH, LEARNING_RATE, frequency,
                     workers, 2).with(mode, GradientSharingSettings.loopback()
                     .withThreshold(GradientSharingSettings.ADAPTIVE, 1e-3));
             data = sc.parallelize(train, workers).persist(StorageLevel.MEMORY_ONLY());
@@ -102,12 +106,30 @@ public final class TrainingBenchmark {
             engine = TrainingEngines.create(sc, graph, training, 42);
         }
         long iterations = (train.size() + workers - 1) / workers;
+        // An untimed pass on a copy of the network, and one evaluation, first: the JIT compiles the step's code
+        // during its first pass (and the evaluation's after it), and on two cores that compilation takes time from
+        // the training it would be measured against. The timed passes then measure steady-state training, as
+        // scripts/bench-torch.py and the language model's benchmark do. The copy's engine is its own.
+        long w0 = System.nanoTime();
+        ComputationGraph warm = graph.clone();
+        if (engine == null) {
+            DenseChainTrainer warmDense = dense != null ? DenseChainTrainer.forNetwork(warm) : null;
+            for (int w = 0; w < WARM_UP_PASSES; w++) {
+                pass(warmDense, warm, train);
+            }
+        } else {
+            TrainingEngine warmEngine = TrainingEngines.create(sc, warm, training, 42);
+            for (int w = 0; w < WARM_UP_PASSES; w++) {
+                warm = warmEngine.fitEpoch(data);
+            }
+            warmEngine.close();
+        }
+        warm.evaluate(new SingletonDataSetIterator(test));
+        double warmUpSeconds = (System.nanoTime() - w0) / 1e9;
         for (int e = 0; e < epochs; e++) {
             long t0 = System.nanoTime();
             if (engine == null) {
-                for (DataSet ds : train) {
-                    DenseChainTrainer.fit(dense, graph, ds);
-                }
+                pass(dense, graph, train);
             } else {
                 graph = engine.fitEpoch(data);
                 bytesPerIteration.add(engine.lastTraffic().modelBytes() / (double) iterations);
@@ -129,13 +151,20 @@ public final class TrainingBenchmark {
         System.out.printf(Locale.ROOT, "RESULT {\"model\":\"%s\",\"mode\":\"%s\",\"threads\":\"%s\",\"master\":\"%s\","
                         + "\"workers\":%d,\"averagingFrequency\":%d,\"epochs\":%d,\"samples\":%d,\"parameters\":%d,"
                         + "\"samplesPerSecond\":%s,\"testAccuracy\":%s,\"target\":%s,\"secondsToTarget\":%s,"
-                        + "\"trainSeconds\":%.3f,\"bytesPerIteration\":%s}%n", modelName, mode,
+                        + "\"trainSeconds\":%.3f,\"warmUpSeconds\":%.3f,\"bytesPerIteration\":%s}%n", modelName, mode,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"), master,
                 singleJvm ? 1 : workers, frequency, epochs, trained, graph.numParams(), rates, accuracies,
                 target, Double.isNaN(toTarget) ? "null" : String.format(Locale.ROOT, "%.3f", toTarget), trainSeconds,
-                bytesPerIteration);
+                warmUpSeconds, bytesPerIteration);
         if (spark != null) {
             spark.stop();
+        }
+    }
+
+    /** One pass over {@code train} in a single JVM: through {@code dense} where it is not null, else DL4J's fit. */
+    private static void pass(DenseChainTrainer dense, ComputationGraph network, List<DataSet> train) {
+        for (DataSet ds : train) {
+            DenseChainTrainer.fit(dense, network, ds);
         }
     }
 }

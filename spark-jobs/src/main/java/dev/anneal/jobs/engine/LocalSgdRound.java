@@ -45,6 +45,7 @@ final class LocalSgdRound implements Serializable {
 
     /** Trains partition {@code partition}'s share of this round; no result when its share is used up. */
     Iterator<Sum> run(int partition, Iterator<DataSet> minibatches) {
+        long started = System.nanoTime();
         List<DataSet> all = new ArrayList<>();
         // The binding runs first in the task's thread, before the network exists, so the network lives on the GPU.
         binding.bind(minibatches).forEachRemaining(all::add);
@@ -69,6 +70,7 @@ final class LocalSgdRound implements Serializable {
         out.scoreSum = network.score();
         out.fitNanos = t2 - t1;
         out.exchangeNanos = t1 - t0 + System.nanoTime() - t2;
+        out.slowestTaskNanos = System.nanoTime() - started;
         WorkerNetworks.give(engine, worker);
         return Collections.singletonList(out).iterator();
     }
@@ -156,6 +158,8 @@ final class LocalSgdRound implements Serializable {
         /** Time the workers spent fitting, and taking and handing back parameters and state, summed. */
         long fitNanos;
         long exchangeNanos;
+        /** The longest of the workers' tasks, from the task's start to its result (before Spark sends it). */
+        long slowestTaskNanos;
         /** The workers' training scores after their last step, summed. */
         double scoreSum;
 
@@ -189,6 +193,7 @@ final class LocalSgdRound implements Serializable {
             fitNanos += other.fitNanos;
             scoreSum += other.scoreSum;
             exchangeNanos += other.exchangeNanos;
+            slowestTaskNanos = Math.max(slowestTaskNanos, other.slowestTaskNanos);
             maxSteps = Math.max(maxSteps, other.maxSteps);
             return this;
         }
