@@ -46,6 +46,7 @@ public final class SparkSetup {
         // networks. Above this size a task result goes through the block manager (one more fetch per round);
         // directly, the benchmark MLP's passes took about 15 % less time. Spark caps it at spark.rpc.message.maxSize.
         conf.setIfMissing(MAX_DIRECT_RESULT, "64m");
+        BlasKernels.sayOnce();
         if (conf.get("spark.master").startsWith("local")) {
             // Keep a laptop run on loopback instead of the first network interface.
             conf.setIfMissing("spark.driver.host", "127.0.0.1");

@@ -66,11 +66,12 @@ class DeployTemplatesTest {
         for (String expected : List.of("bin/anneal", "deploy/submit", "deploy/gpu/discover-gpus.sh", ".ci/run")) {
             assertTrue(scripts.contains(REPO.resolve(expected)), expected + " is among the checked scripts: " + scripts);
         }
-        List<String> command = new ArrayList<>(List.of("shellcheck", "--format=gcc"));
+        // -x follows the files the scripts source; their "source=" directives name them from the repository root.
+        List<String> command = new ArrayList<>(List.of("shellcheck", "-x", "--format=gcc"));
         scripts.forEach(p -> command.add(p.toString()));
         Process p;
         try {
-            p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            p = new ProcessBuilder(command).directory(REPO.toFile()).redirectErrorStream(true).start();
         } catch (IOException e) {
             throw new AssertionError("shellcheck is not installed (Debian: apt-get install shellcheck; .ci/run "
                     + "installs it): " + e.getMessage(), e);
