@@ -12,6 +12,8 @@ import org.apache.spark.sql.SparkSession;
 public final class SparkSetup {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SparkSetup.class);
     static final String MAX_DIRECT_RESULT = "spark.task.maxDirectResultSize";
+    static final String KRYO_UNSAFE = "spark.kryo.unsafe";
+    static final String BROADCAST_COMPRESS = "spark.broadcast.compress";
 
     private SparkSetup() {
     }
@@ -46,6 +48,13 @@ public final class SparkSetup {
         // networks. Above this size a task result goes through the block manager (one more fetch per round);
         // directly, the benchmark MLP's passes took about 15 % less time. Spark caps it at spark.rpc.message.maxSize.
         conf.setIfMissing(MAX_DIRECT_RESULT, "64m");
+        // Kryo's default streams write a float array element by element (bounds check, bit conversion and four byte
+        // writes for each); the unsafe ones copy it in bulk. Local SGD ships parameters and Adam's state both ways
+        // every round, and ND4J's arrays travel as float buffers too. Only within one job's JVMs: all x86.
+        conf.setIfMissing(KRYO_UNSAFE, "true");
+        // The model broadcasts are float arrays, which LZ4 hardly shrinks, and compressing them took the driver's
+        // time every round; in local mode the tasks read the driver's own copy and never the compressed blocks.
+        conf.setIfMissing(BROADCAST_COMPRESS, "false");
         BlasKernels.sayOnce();
         if (conf.get("spark.master").startsWith("local")) {
             // Keep a laptop run on loopback instead of the first network interface.
