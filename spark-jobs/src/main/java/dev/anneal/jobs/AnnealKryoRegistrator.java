@@ -15,6 +15,9 @@ public class AnnealKryoRegistrator extends Nd4jRegistrator {
     @Override
     public void registerClasses(Kryo kryo) {
         super.registerClasses(kryo);
+        // The first Kryo of an executor JVM starts here, before its first task: the one executor-side place every
+        // job passes through, so each executor says which OpenBLAS kernels its environment gives it.
+        BlasKernels.sayOnce();
         kryo.register(LabeledText.class, new JavaSerializer());
         kryo.register(BinaryMetrics.class, new JavaSerializer());
         kryo.register(dev.anneal.jobs.score.Scorer.Scored.class, new JavaSerializer());

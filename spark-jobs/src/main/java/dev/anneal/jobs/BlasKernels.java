@@ -12,8 +12,9 @@ import java.util.stream.Stream;
  * Whether OpenBLAS runs kernels below what the CPU offers. OpenBLAS picks its kernels from the CPU model, or from
  * {@code OPENBLAS_CORETYPE}; the 0.3.19 that ND4J bundles does not know recent CPUs, and an environment may name a
  * lower core type for all machines. On an AMD EPYC with AVX-512 whose environment set {@code Haswell}, ND4J's
- * sgemm ran 1.8× faster on one thread with {@code SkylakeX} (docs/BENCHMARKS.md, "OpenBLAS's kernels"). The
- * driver says so once; {@code bin/anneal} names the core type itself when the environment does not.
+ * sgemm ran 1.8× faster on one thread with {@code SkylakeX} (docs/BENCHMARKS.md, "OpenBLAS's kernels"). Each JVM
+ * logs its setting once, with a hint where the CPU offers more; {@code bin/anneal} names the core type itself when
+ * the environment does not.
  */
 final class BlasKernels {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BlasKernels.class);
@@ -64,13 +65,24 @@ final class BlasKernels {
         }
     }
 
-    /** Logs {@link #hint} for this machine, once per JVM. */
+    /** What this JVM runs with, and {@link #hint} where there is one: the line {@link #sayOnce} logs. */
+    static String summary(String cpuFlags, String coreType) {
+        String setting = coreType == null || coreType.isBlank() ? "OPENBLAS_CORETYPE unset (OpenBLAS picks from the "
+                + "CPU model)" : "OPENBLAS_CORETYPE=" + coreType.trim();
+        return setting + hint(cpuFlags, coreType).map(h -> "; " + h).orElse("");
+    }
+
+    /**
+     * Logs {@link #summary} for this machine, once per JVM: by the driver when it starts its session, and by each
+     * executor when Kryo first starts there ({@link AnnealKryoRegistrator}), since executors start from their
+     * node's environment.
+     */
     static void sayOnce() {
         if (said) {
             return;
         }
         said = true;
-        hint(cpuFlags(Path.of("/proc/cpuinfo")), System.getenv("OPENBLAS_CORETYPE"))
-                .ifPresent(h -> LOG.info("OpenBLAS kernels: {}", h));
+        LOG.info("OpenBLAS kernels: {}", summary(cpuFlags(Path.of("/proc/cpuinfo")),
+                System.getenv("OPENBLAS_CORETYPE")));
     }
 }

@@ -37,6 +37,14 @@ class BlasKernelsTest {
     }
 
     @Test
+    void theLoggedLineNamesTheSettingAndAddsTheHint() {
+        assertEquals("OPENBLAS_CORETYPE=SkylakeX", BlasKernels.summary(AVX512, "SkylakeX"));
+        assertTrue(BlasKernels.summary(AVX2, null).startsWith("OPENBLAS_CORETYPE unset"));
+        String lower = BlasKernels.summary(AVX512, "Haswell");
+        assertTrue(lower.startsWith("OPENBLAS_CORETYPE=Haswell; ") && lower.contains("1.8x faster"), lower);
+    }
+
+    @Test
     void readsTheFlagsLineOfCpuinfo(@TempDir Path dir) throws IOException {
         Path cpuinfo = dir.resolve("cpuinfo");
         Files.writeString(cpuinfo, "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: " + AVX512
