@@ -47,9 +47,9 @@ final class BlasKernels {
         if (AVX512_CORES.contains(coreType.trim().toUpperCase(Locale.ROOT))) {
             return Optional.empty();
         }
-        return Optional.of("OPENBLAS_CORETYPE=" + coreType.trim() + " on a CPU with AVX-512: OpenBLAS runs that core's "
-                + "kernels; with SkylakeX, ND4J's sgemm ran 1.8x faster on one thread of an AVX-512 AMD EPYC "
-                + "(docs/BENCHMARKS.md, \"OpenBLAS's kernels\")");
+        return Optional.of("the CPU has AVX-512, which " + coreType.trim() + "'s kernels leave unused; with SkylakeX, "
+                + "ND4J's sgemm ran 1.8x faster on one thread of an AVX-512 AMD EPYC (docs/BENCHMARKS.md, "
+                + "\"OpenBLAS's kernels\")");
     }
 
     /** The first {@code flags} line of {@code cpuinfo}, or empty where there is none (not Linux). */
