@@ -31,8 +31,8 @@ import java.util.Locale;
  * Training throughput and time to a target test accuracy of one of {@code scripts/bench}'s Fashion-MNIST models
  * (Adam 1e-3, batch 128 per worker), in one configuration: plain DL4J in this JVM or one of Anneal's engines in
  * Spark. Trains on the first {@code SAMPLES} training images for {@code EPOCHS} timed passes, after one untimed
- * warm-up pass on a copy of the network; measures test accuracy on the 10,000 test images after each pass (not
- * timed), and prints one {@code RESULT {json}} line.
+ * warm-up pass on a copy of the network ({@code -Danneal.bench.warmUpPasses=N} for more); measures test accuracy on
+ * the 10,000 test images after each pass (not timed), and prints one {@code RESULT {json}} line.
  *
  * <p>{@code single} trains with DL4J's own {@code fit}; {@code single-anneal} with {@link DenseChainTrainer} where the
  * network qualifies (the MLP; the CNN falls back to DL4J's {@code fit}), as Anneal's local SGD workers train.
