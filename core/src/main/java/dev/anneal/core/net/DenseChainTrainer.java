@@ -103,8 +103,42 @@ public final class DenseChainTrainer {
     public static void fit(DenseChainTrainer trainer, ComputationGraph network, DataSet minibatch) {
         if (trainer != null && trainer.network == network && trainer.isCurrent() && trainer.takes(minibatch)) {
             trainer.fit(minibatch);
+        } else if (trainer != null && trainer.network == network && trainer.adam.keepsMoments()) {
+            // Inside a pass DL4J must see Adam's current moments, and the pass must go on from DL4J's.
+            trainer.adam.releaseMoments();
+            network.fit(minibatch);
+            if (trainer.isCurrent()) {
+                trainer.adam.keepMoments();
+            }
         } else {
             network.fit(minibatch);
+        }
+    }
+
+    /**
+     * Opens a pass: until it is closed, Adam's moments stay in this trainer's Java arrays between steps instead of
+     * being copied out of and back into the network every step (the step's largest copies: the benchmark MLP's step
+     * took 2.2 instead of 2.55 ms at one thread). Meanwhile the network's updater state array is stale: read it, or
+     * write it, only after {@link Pass#close}, which writes the moments back. Parameters, gradients, the step count
+     * and the score stay current after every step. {@link #fit(DenseChainTrainer, ComputationGraph, DataSet)}
+     * hands DL4J the current moments when it falls back within a pass.
+     */
+    public Pass pass() {
+        if (!isCurrent()) {
+            throw new IllegalStateException("the network's arrays were replaced after this trainer was made");
+        }
+        adam.keepMoments();
+        return new Pass();
+    }
+
+    /** A pass of steps with Adam's moments kept in Java; closing it writes them back into the network. */
+    public final class Pass implements AutoCloseable {
+        private Pass() {
+        }
+
+        @Override
+        public void close() {
+            adam.releaseMoments();
         }
     }
 

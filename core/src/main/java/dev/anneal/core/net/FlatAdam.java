@@ -41,6 +41,43 @@ final class FlatAdam {
         this.state = network.getUpdater().getStateViewArray();
     }
 
+    /** Whether the moments live in the blocks' Java arrays between steps ({@link #keepMoments}). */
+    private boolean resident;
+
+    /**
+     * Reads every block's moments into its Java arrays once, and keeps them there between steps until
+     * {@link #releaseMoments}: a step then copies only parameters and gradients (13 % of the benchmark MLP's step at
+     * one thread). Meanwhile the network's state array is stale, and nothing else may write it.
+     */
+    void keepMoments() {
+        if (resident) {
+            throw new IllegalStateException("Adam's moments are already kept in Java");
+        }
+        for (AdamBlock block : blocks) {
+            int length = block.p.length;
+            NativeFloats.readRange(state, block.stateStart, block.m, 0, length);
+            NativeFloats.readRange(state, block.stateStart + length, block.v, 0, length);
+        }
+        resident = true;
+    }
+
+    /** Writes the kept moments back into the network's state array; steps copy them each time again. */
+    void releaseMoments() {
+        if (!resident) {
+            return;
+        }
+        for (AdamBlock block : blocks) {
+            int length = block.p.length;
+            NativeFloats.writeRange(block.m, 0, length, state, block.stateStart);
+            NativeFloats.writeRange(block.v, 0, length, state, block.stateStart + length);
+        }
+        resident = false;
+    }
+
+    boolean keepsMoments() {
+        return resident;
+    }
+
     /** Sets how many slices a large block is split into (by default, as many as ND4J may use threads). */
     void threads(int threads) {
         if (threads < 1) {
@@ -85,8 +122,10 @@ final class FlatAdam {
         float[] v = block.v;
         NativeFloats.readRange(params, block.paramStart + from, p, from, n);
         NativeFloats.readRange(gradients, block.paramStart + from, g, from, n);
-        NativeFloats.readRange(state, block.stateStart + from, m, from, n);
-        NativeFloats.readRange(state, block.stateStart + length + from, v, from, n);
+        if (!resident) {
+            NativeFloats.readRange(state, block.stateStart + from, m, from, n);
+            NativeFloats.readRange(state, block.stateStart + length + from, v, from, n);
+        }
         for (int k = from; k < to; k++) {
             float grad = g[k];
             float mk = beta1 * m[k] + grad * oneMinusBeta1;
@@ -99,8 +138,10 @@ final class FlatAdam {
         }
         NativeFloats.writeRange(p, from, n, params, block.paramStart + from);
         NativeFloats.writeRange(g, from, n, gradients, block.paramStart + from);
-        NativeFloats.writeRange(m, from, n, state, block.stateStart + from);
-        NativeFloats.writeRange(v, from, n, state, block.stateStart + length + from);
+        if (!resident) {
+            NativeFloats.writeRange(m, from, n, state, block.stateStart + from);
+            NativeFloats.writeRange(v, from, n, state, block.stateStart + length + from);
+        }
     }
 
     /** One updater block: its settings, where it lies in the flat arrays, and its working copies. */

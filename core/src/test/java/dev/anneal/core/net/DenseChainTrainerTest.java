@@ -57,6 +57,12 @@ class DenseChainTrainerTest {
     }
 
     private static void assertTrainsLikeDl4j(ComputationGraph network, int nIn, int nOut, int adamThreads) {
+        assertTrainsLikeDl4j(network, nIn, nOut, adamThreads, false);
+    }
+
+    /** @param inPasses train each pass inside {@link DenseChainTrainer#pass}, Adam's moments kept in Java */
+    private static void assertTrainsLikeDl4j(ComputationGraph network, int nIn, int nOut, int adamThreads,
+                                             boolean inPasses) {
         ComputationGraph dl4j = pair(network);
         DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
         assertNotNull(trainer, DenseChainTrainer.unsupportedReason(network));
@@ -64,10 +70,12 @@ class DenseChainTrainerTest {
         INDArray initial = network.params().dup();
         List<DataSet> data = batches(nIn, nOut, 3);
         for (int pass = 0; pass < 3; pass++) {
-            for (DataSet ds : data) {
-                dl4j.fit(ds);
-                trainer.fit(ds);
-                assertEquals(dl4j.score(), network.score(), 1e-4 * Math.max(1, Math.abs(dl4j.score())));
+            try (DenseChainTrainer.Pass open = inPasses ? trainer.pass() : null) {
+                for (DataSet ds : data) {
+                    dl4j.fit(ds);
+                    trainer.fit(ds);
+                    assertEquals(dl4j.score(), network.score(), 1e-4 * Math.max(1, Math.abs(dl4j.score())));
+                }
             }
             dl4j.getConfiguration().setEpochCount(pass + 1);
             network.getConfiguration().setEpochCount(pass + 1);
@@ -149,6 +157,54 @@ class DenseChainTrainerTest {
                 .setOutputs("out").build());
         withDropout.init();
         assertTrue(DenseChainTrainer.unsupportedReason(withDropout).contains("dropout"));
+    }
+
+    @Test
+    void trainsAsDl4jDoesWithAdamsMomentsKeptInJavaForEachPass() {
+        MlpSpec spec = new MlpSpec(300, List.of(256), 10, Loss.SOFTMAX_CROSS_ENTROPY);
+        assertTrainsLikeDl4j(spec.build(9, new Adam(1e-2), DataType.FLOAT), 300, 10, 1, true);
+        assertTrainsLikeDl4j(spec.build(9, new Adam(1e-2), DataType.FLOAT), 300, 10, 3, true);
+    }
+
+    @Test
+    void withinAPassTheNetworksStateIsStaleUntilClosedAndAPassOpensOnce() {
+        MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
+        ComputationGraph network = spec.build(2, new Adam(1e-2), DataType.FLOAT);
+        ComputationGraph dl4j = pair(network);
+        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        INDArray before = network.getUpdater().getStateViewArray().dup();
+        DataSet batch = batches(6, 3, 1).get(0);
+        DenseChainTrainer.Pass pass = trainer.pass();
+        assertThrows(IllegalStateException.class, trainer::pass);
+        trainer.fit(batch);
+        dl4j.fit(batch);
+        assertEquals(before, network.getUpdater().getStateViewArray(), "the moments are still in the trainer");
+        assertClose(dl4j.params(), network.params(), "parameters, current after every step");
+        pass.close();
+        assertClose(dl4j.getUpdater().getStateViewArray(), network.getUpdater().getStateViewArray(),
+                "Adam's state after the pass");
+        pass.close();
+        trainer.pass().close();
+    }
+
+    @Test
+    void aMinibatchItCannotTakeWithinAPassTrainsFromTheCurrentMoments() {
+        MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
+        ComputationGraph network = spec.build(2, new Adam(1e-2), DataType.FLOAT);
+        ComputationGraph dl4j = pair(network);
+        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        DataSet floats = batches(6, 3, 1).get(0);
+        DataSet doubles = new DataSet(Nd4j.rand(DataType.DOUBLE, 5, 6), Nd4j.eye(5).getColumns(0, 1, 2)
+                .castTo(DataType.DOUBLE));
+        try (DenseChainTrainer.Pass pass = trainer.pass()) {
+            for (DataSet ds : List.of(floats, doubles, floats)) {
+                DenseChainTrainer.fit(trainer, network, ds);
+                dl4j.fit(ds);
+            }
+        }
+        assertEquals(3, network.getConfiguration().getIterationCount());
+        assertClose(dl4j.params(), network.params(), "parameters");
+        assertClose(dl4j.getUpdater().getStateViewArray(), network.getUpdater().getStateViewArray(), "Adam's state");
     }
 
     @Test

@@ -163,8 +163,10 @@ public final class TrainingBenchmark {
 
     /** One pass over {@code train} in a single JVM: through {@code dense} where it is not null, else DL4J's fit. */
     private static void pass(DenseChainTrainer dense, ComputationGraph network, List<DataSet> train) {
-        for (DataSet ds : train) {
-            DenseChainTrainer.fit(dense, network, ds);
+        try (DenseChainTrainer.Pass pass = dense != null ? dense.pass() : null) {
+            for (DataSet ds : train) {
+                DenseChainTrainer.fit(dense, network, ds);
+            }
         }
     }
 }

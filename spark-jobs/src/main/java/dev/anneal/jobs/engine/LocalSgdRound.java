@@ -62,8 +62,11 @@ final class LocalSgdRound implements Serializable {
         s.applyTo(network);
         long t1 = System.nanoTime();
         DenseChainTrainer dense = worker.denseTrainer();
-        for (int i = from; i < to; i++) {
-            DenseChainTrainer.fit(dense, network, all.get(order[i]));
+        // The round's steps keep Adam's moments in the trainer; closing the pass writes them back for Sum.of.
+        try (DenseChainTrainer.Pass pass = dense != null ? dense.pass() : null) {
+            for (int i = from; i < to; i++) {
+                DenseChainTrainer.fit(dense, network, all.get(order[i]));
+            }
         }
         long t2 = System.nanoTime();
         Sum out = Sum.of(network, to - from);
