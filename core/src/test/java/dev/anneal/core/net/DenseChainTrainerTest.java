@@ -89,6 +89,16 @@ class DenseChainTrainerTest {
                 "training moved the parameters");
     }
 
+    /** A 6-4-3 MLP with Adam, small enough for step-by-step checks. */
+    private static ComputationGraph small() {
+        return new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY).build(2, new Adam(1e-2), DataType.FLOAT);
+    }
+
+    /** A minibatch for {@link #small()} in float64, which the trainer does not take. */
+    private static DataSet doubles() {
+        return new DataSet(Nd4j.rand(DataType.DOUBLE, 5, 6), Nd4j.eye(5).getColumns(0, 1, 2).castTo(DataType.DOUBLE));
+    }
+
     private static void assertClose(INDArray expected, INDArray actual, String what) {
         double scale = Math.max(1e-3, expected.norm2Number().doubleValue());
         double distance = expected.distance2(actual);
@@ -168,8 +178,7 @@ class DenseChainTrainerTest {
 
     @Test
     void withinAPassTheNetworksStateIsStaleUntilClosedAndAPassOpensOnce() {
-        MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
-        ComputationGraph network = spec.build(2, new Adam(1e-2), DataType.FLOAT);
+        ComputationGraph network = small();
         ComputationGraph dl4j = pair(network);
         DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
         INDArray before = network.getUpdater().getStateViewArray().dup();
@@ -189,13 +198,11 @@ class DenseChainTrainerTest {
 
     @Test
     void aMinibatchItCannotTakeWithinAPassTrainsFromTheCurrentMoments() {
-        MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
-        ComputationGraph network = spec.build(2, new Adam(1e-2), DataType.FLOAT);
+        ComputationGraph network = small();
         ComputationGraph dl4j = pair(network);
         DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
         DataSet floats = batches(6, 3, 1).get(0);
-        DataSet doubles = new DataSet(Nd4j.rand(DataType.DOUBLE, 5, 6), Nd4j.eye(5).getColumns(0, 1, 2)
-                .castTo(DataType.DOUBLE));
+        DataSet doubles = doubles();
         try (DenseChainTrainer.Pass pass = trainer.pass()) {
             for (DataSet ds : List.of(floats, doubles, floats)) {
                 DenseChainTrainer.fit(trainer, network, ds);
@@ -209,13 +216,11 @@ class DenseChainTrainerTest {
 
     @Test
     void aMinibatchItCannotTakeGoesThroughDl4j() {
-        MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
-        ComputationGraph network = spec.build(2, new Adam(1e-2), DataType.FLOAT);
+        ComputationGraph network = small();
         ComputationGraph dl4j = pair(network);
         DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
         assertNotNull(trainer);
-        DataSet doubles = new DataSet(Nd4j.rand(DataType.DOUBLE, 5, 6), Nd4j.eye(5).getColumns(0, 1, 2)
-                .castTo(DataType.DOUBLE));
+        DataSet doubles = doubles();
         assertTrue(!trainer.takes(doubles));
         DenseChainTrainer.fit(trainer, network, doubles);
         dl4j.fit(doubles);
