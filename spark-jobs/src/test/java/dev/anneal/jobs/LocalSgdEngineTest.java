@@ -1,7 +1,7 @@
 package dev.anneal.jobs;
 
 import dev.anneal.core.config.TrainingSettings;
-import dev.anneal.core.net.DenseChainTrainer;
+import dev.anneal.core.net.ChainTrainer;
 import dev.anneal.core.net.Loss;
 import dev.anneal.core.net.MlpSpec;
 import dev.anneal.core.net.LanguageModelBatches;
@@ -91,7 +91,7 @@ class LocalSgdEngineTest {
     }
 
     /**
-     * An MLP's worker steps go through Anneal's dense trainer: one worker ends bit for bit where that trainer ends in
+     * An MLP's worker steps go through Anneal's trainer: one worker ends bit for bit where that trainer ends in
      * one JVM, and close to, but not bit for bit at, DL4J's own fit (which shows the trainer really ran).
      */
     @Test
@@ -112,8 +112,8 @@ class LocalSgdEngineTest {
         }
         ComputationGraph dense = mlp.build(5, new Adam(0.01), DataType.FLOAT);
         ComputationGraph dl4j = mlp.build(5, new Adam(0.01), DataType.FLOAT);
-        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(dense);
-        assertTrue(trainer != null, DenseChainTrainer.unsupportedReason(dense));
+        ChainTrainer trainer = ChainTrainer.forNetwork(dense);
+        assertTrue(trainer != null, ChainTrainer.unsupportedReason(dense));
         for (int pass = 0; pass < 2; pass++) {
             for (DataSet ds : minibatches) {
                 trainer.fit(ds);

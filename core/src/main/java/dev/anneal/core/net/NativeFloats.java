@@ -1,5 +1,6 @@
 package dev.anneal.core.net;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -28,6 +29,32 @@ public final class NativeFloats {
     public static boolean whole(INDArray a) {
         return Nd4j.getEnvironment().isCPU() && a.dataType() == DataType.FLOAT && !a.isView()
                 && a.data().length() == a.length() && a.length() <= Integer.MAX_VALUE;
+    }
+
+    /**
+     * {@code a}'s elements as a buffer over its native memory, in C order, for bulk copies to and from Java arrays
+     * without a native call each. {@code a} must be float32 on the CPU backend and C-contiguous: a whole array in C
+     * order, or a view of consecutive elements.
+     */
+    public static FloatBuffer view(INDArray a) {
+        if (!Nd4j.getEnvironment().isCPU() || a.dataType() != DataType.FLOAT || !contiguous(a)) {
+            throw new IllegalArgumentException("not a C-contiguous float32 array on the CPU backend: "
+                    + a.shapeInfoToString());
+        }
+        return new FloatPointer(a.data().addressPointer()).capacity(a.length()).asBuffer();
+    }
+
+    private static boolean contiguous(INDArray a) {
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        long expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && stride[i] != expected) {
+                return false;
+            }
+            expected *= shape[i];
+        }
+        return a.length() <= Integer.MAX_VALUE;
     }
 
     /** {@code vector}'s elements, in a new array. */

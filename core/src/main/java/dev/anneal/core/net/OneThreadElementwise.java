@@ -4,7 +4,7 @@ import org.nd4j.linalg.factory.Environment;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Runs ND4J's element-wise ops on one thread while a {@link DenseChainTrainer} steps, leaving BLAS its threads.
+ * Runs ND4J's element-wise ops on one thread while a {@link ChainTrainer} steps, leaving BLAS its threads.
  *
  * <p>Why: on arrays the size of a minibatch's activations (128 × 512 floats) each multi-threaded element-wise op
  * wakes ND4J's sleeping second thread, which costs more than the op: with two native threads a ReLU took 17–54 µs

@@ -58,7 +58,7 @@ class OneThreadElementwiseTest {
     void aTrainerStepLeavesTheSettingAsItFoundIt() {
         ComputationGraph network = new MlpSpec(6, List.of(5), 3, Loss.SOFTMAX_CROSS_ENTROPY)
                 .build(1, new Adam(1e-2), DataType.FLOAT);
-        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        ChainTrainer trainer = ChainTrainer.forNetwork(network);
         DataSet minibatch = new DataSet(Nd4j.rand(DataType.FLOAT, 4, 6), Nd4j.eye(3).getRows(0, 1, 2, 0)
                 .castTo(DataType.FLOAT));
         trainer.fit(minibatch);

@@ -2,7 +2,7 @@ package dev.anneal.jobs.bench;
 
 import dev.anneal.core.config.GradientSharingSettings;
 import dev.anneal.core.config.TrainingSettings;
-import dev.anneal.core.net.DenseChainTrainer;
+import dev.anneal.core.net.ChainTrainer;
 import dev.anneal.core.net.Loss;
 import dev.anneal.core.net.MlpSpec;
 import dev.anneal.jobs.SparkSetup;
@@ -36,7 +36,7 @@ import java.util.zip.GZIPInputStream;
  * line of JSON: samples/s of the training passes, the training time until test accuracy first reached the target,
  * and the engine's bytes per iteration.
  *
- * <p>{@code single} trains with DL4J's own {@code fit}, {@code single-anneal} with {@link DenseChainTrainer} (as local
+ * <p>{@code single} trains with DL4J's own {@code fit}, {@code single-anneal} with {@link ChainTrainer} (as local
  * SGD's workers do).
  *
  * <p>Usage: {@code EngineBenchmark single|single-anneal|parameter-averaging|gradient-sharing|local-sgd FASHION_MNIST_DIR EPOCHS TARGET
@@ -75,15 +75,15 @@ public final class EngineBenchmark {
         SparkSession spark = null;
         boolean single = mode.equals("single") || mode.equals("single-anneal");
         if (single) {
-            DenseChainTrainer dense = mode.equals("single-anneal") ? DenseChainTrainer.forNetwork(graph) : null;
+            ChainTrainer dense = mode.equals("single-anneal") ? ChainTrainer.forNetwork(graph) : null;
             if (mode.equals("single-anneal") && dense == null) {
-                throw new IllegalStateException("the dense trainer does not take this network: "
-                        + DenseChainTrainer.unsupportedReason(graph));
+                throw new IllegalStateException("Anneal's trainer does not take this network: "
+                        + ChainTrainer.unsupportedReason(graph));
             }
             for (int e = 0; e < epochs; e++) {
                 long t0 = System.nanoTime();
                 for (DataSet ds : train) {
-                    DenseChainTrainer.fit(dense, graph, ds);
+                    ChainTrainer.fit(dense, graph, ds);
                 }
                 double s = (System.nanoTime() - t0) / 1e9;
                 trainSeconds += s;

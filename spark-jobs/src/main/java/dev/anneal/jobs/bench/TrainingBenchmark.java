@@ -3,7 +3,7 @@ package dev.anneal.jobs.bench;
 import dev.anneal.core.config.GradientSharingSettings;
 import dev.anneal.core.config.TrainingSettings;
 import dev.anneal.core.net.CnnSpec;
-import dev.anneal.core.net.DenseChainTrainer;
+import dev.anneal.core.net.ChainTrainer;
 import dev.anneal.core.net.Loss;
 import dev.anneal.core.net.MlpSpec;
 import dev.anneal.core.net.NetworkSpec;
@@ -34,8 +34,8 @@ import java.util.Locale;
  * warm-up pass on a copy of the network ({@code -Danneal.bench.warmUpPasses=N} for more); measures test accuracy on
  * the 10,000 test images after each pass (not timed), and prints one {@code RESULT {json}} line.
  *
- * <p>{@code single} trains with DL4J's own {@code fit}; {@code single-anneal} with {@link DenseChainTrainer} where the
- * network qualifies (the MLP; the CNN falls back to DL4J's {@code fit}), as Anneal's local SGD workers train.
+ * <p>{@code single} trains with DL4J's own {@code fit}; {@code single-anneal} with {@link ChainTrainer} (both
+ * models qualify), as Anneal's local SGD workers train.
  *
  * <p>Usage: {@code TrainingBenchmark mlp|cnn single|single-anneal|parameter-averaging|gradient-sharing|local-sgd FASHION_MNIST_DIR
  * EPOCHS SAMPLES TARGET [WORKERS] [AVERAGING_FREQUENCY]}; the master comes from spark-submit, or is
@@ -88,10 +88,10 @@ public final class TrainingBenchmark {
         JavaSparkContext sc = null;
         TrainingSettings training = null;
         boolean singleJvm = mode.equals("single") || mode.equals("single-anneal");
-        DenseChainTrainer dense = mode.equals("single-anneal") ? DenseChainTrainer.forNetwork(graph) : null;
+        ChainTrainer dense = mode.equals("single-anneal") ? ChainTrainer.forNetwork(graph) : null;
         if (mode.equals("single-anneal")) {
-            System.err.println("Anneal's dense trainer: " + (dense != null ? "used"
-                    : "not used, " + DenseChainTrainer.unsupportedReason(graph)));
+            System.err.println("Anneal's trainer: " + (dense != null ? "used"
+                    : "not used, " + ChainTrainer.unsupportedReason(graph)));
         }
         if (!singleJvm) {
             spark = SparkSetup.session("bench", System.getProperty("spark.master") == null
@@ -113,7 +113,7 @@ public final class TrainingBenchmark {
         long w0 = System.nanoTime();
         ComputationGraph warm = graph.clone();
         if (engine == null) {
-            DenseChainTrainer warmDense = dense != null ? DenseChainTrainer.forNetwork(warm) : null;
+            ChainTrainer warmDense = dense != null ? ChainTrainer.forNetwork(warm) : null;
             for (int w = 0; w < WARM_UP_PASSES; w++) {
                 pass(warmDense, warm, train);
             }
@@ -162,10 +162,10 @@ public final class TrainingBenchmark {
     }
 
     /** One pass over {@code train} in a single JVM: through {@code dense} where it is not null, else DL4J's fit. */
-    private static void pass(DenseChainTrainer dense, ComputationGraph network, List<DataSet> train) {
-        try (DenseChainTrainer.Pass pass = dense != null ? dense.pass() : null) {
+    private static void pass(ChainTrainer dense, ComputationGraph network, List<DataSet> train) {
+        try (ChainTrainer.Pass pass = dense != null ? dense.pass() : null) {
             for (DataSet ds : train) {
-                DenseChainTrainer.fit(dense, network, ds);
+                ChainTrainer.fit(dense, network, ds);
             }
         }
     }

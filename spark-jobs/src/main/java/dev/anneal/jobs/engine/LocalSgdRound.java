@@ -1,6 +1,6 @@
 package dev.anneal.jobs.engine;
 
-import dev.anneal.core.net.DenseChainTrainer;
+import dev.anneal.core.net.ChainTrainer;
 import dev.anneal.core.net.NativeFloats;
 import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -61,11 +61,11 @@ final class LocalSgdRound implements Serializable {
         State s = state.value();
         s.applyTo(network);
         long t1 = System.nanoTime();
-        DenseChainTrainer dense = worker.denseTrainer();
+        ChainTrainer dense = worker.trainer();
         // The round's steps keep Adam's moments in the trainer; closing the pass writes them back for Sum.of.
-        try (DenseChainTrainer.Pass pass = dense != null ? dense.pass() : null) {
+        try (ChainTrainer.Pass pass = dense != null ? dense.pass() : null) {
             for (int i = from; i < to; i++) {
-                DenseChainTrainer.fit(dense, network, all.get(order[i]));
+                ChainTrainer.fit(dense, network, all.get(order[i]));
             }
         }
         long t2 = System.nanoTime();

@@ -1,6 +1,6 @@
 package dev.anneal.jobs.engine;
 
-import dev.anneal.core.net.DenseChainTrainer;
+import dev.anneal.core.net.ChainTrainer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,30 +27,30 @@ final class WorkerNetworks {
     }
 
     /**
-     * A kept network and its {@link DenseChainTrainer}, made on first use and kept with it: the trainer works on views
+     * A kept network and its {@link ChainTrainer}, made on first use and kept with it: the trainer works on views
      * of the network's arrays, which stay the same objects from round to round (a round assigns into them).
      */
     static final class Worker {
         final ComputationGraph network;
-        private DenseChainTrainer dense;
-        private boolean denseChecked;
+        private ChainTrainer trainer;
+        private boolean trainerChecked;
 
         Worker(ComputationGraph network) {
             this.network = network;
         }
 
-        /** The network's dense trainer, or null when it trains through DL4J's {@code fit}. */
-        DenseChainTrainer denseTrainer() {
-            if (!denseChecked || (dense != null && !dense.isCurrent())) {
-                dense = DenseChainTrainer.forNetwork(network);
-                if (!denseChecked) {
-                    LOG.info("local-sgd worker network: steps through {}", dense != null ? "Anneal's dense trainer"
-                            : "DL4J's fit (" + (DenseChainTrainer.disabled() ? DenseChainTrainer.DISABLE_ENV + "=off"
-                            : DenseChainTrainer.unsupportedReason(network)) + ")");
+        /** The network's trainer (ChainTrainer), or null when it trains through DL4J's {@code fit}. */
+        ChainTrainer trainer() {
+            if (!trainerChecked || (trainer != null && !trainer.isCurrent())) {
+                trainer = ChainTrainer.forNetwork(network);
+                if (!trainerChecked) {
+                    LOG.info("local-sgd worker network: steps through {}", trainer != null ? "Anneal's trainer"
+                            : "DL4J's fit (" + (ChainTrainer.disabled() ? ChainTrainer.DISABLE_ENV + "=off"
+                            : ChainTrainer.unsupportedReason(network)) + ")");
                 }
-                denseChecked = true;
+                trainerChecked = true;
             }
-            return dense;
+            return trainer;
         }
     }
 

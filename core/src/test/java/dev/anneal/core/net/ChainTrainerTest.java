@@ -9,10 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
@@ -28,7 +32,7 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 import org.nd4j.linalg.schedule.ExponentialSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
 
-class DenseChainTrainerTest {
+class ChainTrainerTest {
 
     /** Several minibatches of random features and one-hot labels, the last one smaller than the others. */
     private static List<DataSet> batches(int nIn, int nOut, long seed) {
@@ -60,17 +64,17 @@ class DenseChainTrainerTest {
         assertTrainsLikeDl4j(network, nIn, nOut, adamThreads, false);
     }
 
-    /** @param inPasses train each pass inside {@link DenseChainTrainer#pass}, Adam's moments kept in Java */
+    /** @param inPasses train each pass inside {@link ChainTrainer#pass}, Adam's moments kept in Java */
     private static void assertTrainsLikeDl4j(ComputationGraph network, int nIn, int nOut, int adamThreads,
                                              boolean inPasses) {
         ComputationGraph dl4j = pair(network);
-        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
-        assertNotNull(trainer, DenseChainTrainer.unsupportedReason(network));
+        ChainTrainer trainer = ChainTrainer.forNetwork(network);
+        assertNotNull(trainer, ChainTrainer.unsupportedReason(network));
         trainer.withAdamThreads(adamThreads);
         INDArray initial = network.params().dup();
         List<DataSet> data = batches(nIn, nOut, 3);
         for (int pass = 0; pass < 3; pass++) {
-            try (DenseChainTrainer.Pass open = inPasses ? trainer.pass() : null) {
+            try (ChainTrainer.Pass open = inPasses ? trainer.pass() : null) {
                 for (DataSet ds : data) {
                     dl4j.fit(ds);
                     trainer.fit(ds);
@@ -143,21 +147,48 @@ class DenseChainTrainerTest {
     }
 
     @Test
+    void trainsTheCnnSpecAsDl4jDoes() {
+        // 14 → conv 3×3 → 12 → pool → 6 → conv → 4 → pool → 2: two blocks, then dense 8 and the head.
+        CnnSpec spec = new CnnSpec(14, 14, 1, List.of(4, 6), 3, 8, 4, Loss.SOFTMAX_CROSS_ENTROPY);
+        assertTrainsLikeDl4j(spec.build(5, new Adam(1e-2), DataType.FLOAT), 14 * 14, 4);
+    }
+
+    @Test
+    void trainsACnnOnColourImagesWithNonSquareKernelsAsDl4jDoes() {
+        // Three channels read channel-major; a 3×2 kernel; within passes, Adam's moments kept in Java.
+        ComputationGraph cnn = new ComputationGraph(new NeuralNetConfiguration.Builder()
+                .seed(4).updater(new Adam(1e-2)).dataType(DataType.FLOAT)
+                .convolutionMode(ConvolutionMode.Truncate).graphBuilder()
+                .addInputs("in").setInputTypes(InputType.convolutionalFlat(10, 9, 3))
+                .addLayer("c", new ConvolutionLayer.Builder(3, 2).nOut(5).activation(Activation.RELU).build(), "in")
+                .addLayer("p", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
+                        "c")
+                .addLayer("d", new DenseLayer.Builder().nOut(7).activation(Activation.TANH).build(), "p")
+                .addLayer("out", new OutputLayer.Builder(new LossMCXENT()).nOut(3).activation(Activation.SOFTMAX)
+                        .build(), "d")
+                .setOutputs("out").build());
+        cnn.init();
+        assertTrainsLikeDl4j(cnn, 3 * 10 * 9, 3, 1, true);
+    }
+
+    @Test
     void leavesWhatItDoesNotReproduceToDl4j() {
-        assertNull(DenseChainTrainer.forNetwork(new CnnSpec(12, 12, 1, List.of(2, 3), 3, 8, 4,
-                Loss.SOFTMAX_CROSS_ENTROPY).build(1, new Adam(1e-3), DataType.FLOAT)));
-        assertNull(DenseChainTrainer.forNetwork(new LstmLanguageModelSpec(5, 3, 4, 2).build(1, new Adam(1e-3),
+        assertTrue(ChainTrainer.unsupportedReason(new CnnSpec(12, 12, 1, List.of(2, 3), 3, 8, 4,
+                Loss.SOFTMAX_CROSS_ENTROPY).build(1, new Adam(1e-3), DataType.FLOAT)).contains("outputs 3x3"));
+        assertTrue(ChainTrainer.unsupportedReason(new CnnSpec(14, 14, 1, List.of(2), 3, 8, 4,
+                Loss.SOFTMAX_CROSS_ENTROPY, 0.5).build(1, new Adam(1e-3), DataType.FLOAT)).contains("dropout"));
+        assertNull(ChainTrainer.forNetwork(new LstmLanguageModelSpec(5, 3, 4, 2).build(1, new Adam(1e-3),
                 DataType.FLOAT)));
         MlpSpec mlp = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
-        assertTrue(DenseChainTrainer.unsupportedReason(mlp.build(1, new Sgd(0.1), DataType.FLOAT))
+        assertTrue(ChainTrainer.unsupportedReason(mlp.build(1, new Sgd(0.1), DataType.FLOAT))
                 .contains("not trained with Adam"));
-        assertTrue(DenseChainTrainer.unsupportedReason(mlp.build(1, new Adam(1e-3), DataType.DOUBLE))
+        assertTrue(ChainTrainer.unsupportedReason(mlp.build(1, new Adam(1e-3), DataType.DOUBLE))
                 .contains("float32"));
-        assertTrue(DenseChainTrainer.unsupportedReason(new MlpSpec(6, List.of(4), 1, Loss.BINARY_CROSS_ENTROPY)
+        assertTrue(ChainTrainer.unsupportedReason(new MlpSpec(6, List.of(4), 1, Loss.BINARY_CROSS_ENTROPY)
                 .build(1, new Adam(1e-3), DataType.FLOAT)).contains("softmax"));
         ComputationGraph listened = mlp.build(1, new Adam(1e-3), DataType.FLOAT);
         listened.setListeners(new ScoreIterationListener(1));
-        assertTrue(DenseChainTrainer.unsupportedReason(listened).contains("listeners"));
+        assertTrue(ChainTrainer.unsupportedReason(listened).contains("listeners"));
         ComputationGraph withDropout = new ComputationGraph(new NeuralNetConfiguration.Builder()
                 .updater(new Adam(1e-3)).dataType(DataType.FLOAT).dropOut(0.5).graphBuilder()
                 .addInputs("in").setInputTypes(InputType.feedForward(6))
@@ -166,7 +197,7 @@ class DenseChainTrainerTest {
                         .build(), "h")
                 .setOutputs("out").build());
         withDropout.init();
-        assertTrue(DenseChainTrainer.unsupportedReason(withDropout).contains("dropout"));
+        assertTrue(ChainTrainer.unsupportedReason(withDropout).contains("dropout"));
     }
 
     @Test
@@ -180,10 +211,10 @@ class DenseChainTrainerTest {
     void withinAPassTheNetworksStateIsStaleUntilClosedAndAPassOpensOnce() {
         ComputationGraph network = small();
         ComputationGraph dl4j = pair(network);
-        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        ChainTrainer trainer = ChainTrainer.forNetwork(network);
         INDArray before = network.getUpdater().getStateViewArray().dup();
         DataSet batch = batches(6, 3, 1).get(0);
-        DenseChainTrainer.Pass pass = trainer.pass();
+        ChainTrainer.Pass pass = trainer.pass();
         assertThrows(IllegalStateException.class, trainer::pass);
         trainer.fit(batch);
         dl4j.fit(batch);
@@ -200,12 +231,12 @@ class DenseChainTrainerTest {
     void aMinibatchItCannotTakeWithinAPassTrainsFromTheCurrentMoments() {
         ComputationGraph network = small();
         ComputationGraph dl4j = pair(network);
-        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        ChainTrainer trainer = ChainTrainer.forNetwork(network);
         DataSet floats = batches(6, 3, 1).get(0);
         DataSet doubles = doubles();
-        try (DenseChainTrainer.Pass pass = trainer.pass()) {
+        try (ChainTrainer.Pass pass = trainer.pass()) {
             for (DataSet ds : List.of(floats, doubles, floats)) {
-                DenseChainTrainer.fit(trainer, network, ds);
+                ChainTrainer.fit(trainer, network, ds);
                 dl4j.fit(ds);
             }
         }
@@ -218,11 +249,11 @@ class DenseChainTrainerTest {
     void aMinibatchItCannotTakeGoesThroughDl4j() {
         ComputationGraph network = small();
         ComputationGraph dl4j = pair(network);
-        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        ChainTrainer trainer = ChainTrainer.forNetwork(network);
         assertNotNull(trainer);
         DataSet doubles = doubles();
         assertTrue(!trainer.takes(doubles));
-        DenseChainTrainer.fit(trainer, network, doubles);
+        ChainTrainer.fit(trainer, network, doubles);
         dl4j.fit(doubles);
         assertEquals(1, network.getConfiguration().getIterationCount());
         assertClose(dl4j.params(), network.params(), "parameters after DL4J's own step");
@@ -232,7 +263,7 @@ class DenseChainTrainerTest {
     void aTrainerWhoseNetworkGotNewArraysRefusesAndTheStaticFitFallsBack() {
         MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
         ComputationGraph network = spec.build(2, new Adam(1e-2), DataType.FLOAT);
-        DenseChainTrainer trainer = DenseChainTrainer.forNetwork(network);
+        ChainTrainer trainer = ChainTrainer.forNetwork(network);
         assertNotNull(trainer);
         DataSet batch = batches(6, 3, 1).get(0);
         trainer.fit(batch);
@@ -241,20 +272,20 @@ class DenseChainTrainerTest {
         assertTrue(!trainer.isCurrent(), "a new updater has a new state array");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainer.fit(batch));
         assertTrue(e.getMessage().contains("replaced"), e.getMessage());
-        DenseChainTrainer.fit(trainer, network, batch);
+        ChainTrainer.fit(trainer, network, batch);
         assertEquals(2, network.getConfiguration().getIterationCount(), "DL4J's fit took the step");
-        assertTrue(DenseChainTrainer.forNetwork(network).isCurrent());
+        assertTrue(ChainTrainer.forNetwork(network).isCurrent());
     }
 
     @Test
     void canBeTurnedOff() {
         MlpSpec spec = new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY);
-        System.setProperty(DenseChainTrainer.DISABLE_PROPERTY, "true");
+        System.setProperty(ChainTrainer.DISABLE_PROPERTY, "true");
         try {
-            assertNull(DenseChainTrainer.forNetwork(spec.build(2, new Adam(1e-2), DataType.FLOAT)));
+            assertNull(ChainTrainer.forNetwork(spec.build(2, new Adam(1e-2), DataType.FLOAT)));
         } finally {
-            System.clearProperty(DenseChainTrainer.DISABLE_PROPERTY);
+            System.clearProperty(ChainTrainer.DISABLE_PROPERTY);
         }
-        assertNotNull(DenseChainTrainer.forNetwork(spec.build(2, new Adam(1e-2), DataType.FLOAT)));
+        assertNotNull(ChainTrainer.forNetwork(spec.build(2, new Adam(1e-2), DataType.FLOAT)));
     }
 }
