@@ -56,8 +56,8 @@ class Summary:
 
 
 ENGINE_NAMES = {"single-1": "single-JVM DL4J, 1 native thread", "single-2": "single-JVM DL4J, 2 native threads",
-                "single-anneal-1": "single JVM, Anneal's dense trainer, 1 native thread",
-                "single-anneal-2": "single JVM, Anneal's dense trainer, 2 native threads",
+                "single-anneal-1": "single JVM, Anneal's trainer, 1 native thread",
+                "single-anneal-2": "single JVM, Anneal's trainer, 2 native threads",
                 "parameter-averaging": "parameter averaging (DL4J), `local[2]`, averaging every 5",
                 "local-sgd": "local SGD (Anneal), `local[2]`, averaging every 5",
                 "local-sgd-every20": "local SGD (Anneal), `local[2]`, averaging every 20",
