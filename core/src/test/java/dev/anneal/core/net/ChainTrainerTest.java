@@ -154,6 +154,20 @@ class ChainTrainerTest {
     }
 
     @Test
+    void trainsTheCnnSpecAsDl4jDoesWhenEachBlockGoesThroughTheMinibatchInGroups() {
+        // 40 kB of columns: groups of 2 images in the first block (20 × 20 × 9 floats of columns each), of 4 in the
+        // second (8 × 8 × 36), so that minibatches of 16 and 7 images go through in several groups, the last short.
+        int before = ConvPool.groupBytes;
+        ConvPool.groupBytes = 40 << 10;
+        try {
+            CnnSpec spec = new CnnSpec(22, 22, 1, List.of(4, 4), 3, 8, 4, Loss.SOFTMAX_CROSS_ENTROPY);
+            assertTrainsLikeDl4j(spec.build(6, new Adam(1e-2), DataType.FLOAT), 22 * 22, 4);
+        } finally {
+            ConvPool.groupBytes = before;
+        }
+    }
+
+    @Test
     void trainsACnnOnColourImagesWithNonSquareKernelsAsDl4jDoes() {
         // Three channels read channel-major; a 3×2 kernel; within passes, Adam's moments kept in Java.
         ComputationGraph cnn = new ComputationGraph(new NeuralNetConfiguration.Builder()
