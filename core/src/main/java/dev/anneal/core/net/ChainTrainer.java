@@ -29,7 +29,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Trains a chain of layers ending in a softmax cross-entropy output (what {@link MlpSpec} and {@link CnnSpec} build)
- * one minibatch at a time, with the same arithmetic as DL4J's {@code ComputationGraph.fit(DataSet)} but three to six
+ * one minibatch at a time, with the same arithmetic as DL4J's {@code ComputationGraph.fit(DataSet)} but three to seven
  * times as fast on the CPU (the benchmark MLP and CNN). It works on the network's own parameter, gradient and Adam
  * state arrays, so the network, its step count and score afterwards are what DL4J's fit leaves (up to float
  * rounding; Adam's state once a {@link #pass()} closes), and checkpoints, evaluation and the engines see no
