@@ -2,8 +2,10 @@ package dev.anneal.jobs;
 
 import dev.anneal.core.config.TrainingSettings;
 import dev.anneal.core.net.ChainTrainer;
+import dev.anneal.core.net.CnnSpec;
 import dev.anneal.core.net.Loss;
 import dev.anneal.core.net.MlpSpec;
+import dev.anneal.core.net.NetworkSpec;
 import dev.anneal.core.net.LanguageModelBatches;
 import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.jobs.engine.EngineSettings;
@@ -91,29 +93,35 @@ class LocalSgdEngineTest {
     }
 
     /**
-     * An MLP's worker steps go through Anneal's trainer: one worker ends bit for bit where that trainer ends in
-     * one JVM, and close to, but not bit for bit at, DL4J's own fit (which shows the trainer really ran).
+     * An MLP's and a CNN's worker steps go through Anneal's trainer: one worker ends bit for bit where that trainer
+     * ends in one JVM, and close to, but not bit for bit at, DL4J's own fit (which shows the trainer really ran).
      */
     @Test
-    void oneWorkerTrainsAnMlpThroughTheDenseTrainerAsInOneJvm() {
-        MlpSpec mlp = new MlpSpec(6, List.of(8), 3, Loss.SOFTMAX_CROSS_ENTROPY);
+    void oneWorkerTrainsAnMlpAndACnnThroughAnnealsTrainerAsInOneJvm() {
+        assertTrainsThroughTheTrainerAsInOneJvm(new MlpSpec(6, List.of(8), 3, Loss.SOFTMAX_CROSS_ENTROPY), 6);
+        // 10×10 → conv 3×3 → 8×8 → pool → 4×4×3 → dense 6 → 3.
+        assertTrainsThroughTheTrainerAsInOneJvm(new CnnSpec(10, 10, 1, List.of(3), 3, 6, 3,
+                Loss.SOFTMAX_CROSS_ENTROPY), 100);
+    }
+
+    private static void assertTrainsThroughTheTrainerAsInOneJvm(NetworkSpec spec, int inputs) {
         Random random = new Random(4);
         List<DataSet> minibatches = new ArrayList<>();
         for (int b = 0; b < 6; b++) {
-            float[][] x = new float[16][6];
+            float[][] x = new float[16][inputs];
             float[][] y = new float[16][3];
             for (int i = 0; i < 16; i++) {
-                for (int j = 0; j < 6; j++) {
+                for (int j = 0; j < inputs; j++) {
                     x[i][j] = (float) random.nextGaussian();
                 }
                 y[i][x[i][0] + x[i][1] > 0 ? 0 : x[i][2] > 0 ? 1 : 2] = 1;
             }
             minibatches.add(new DataSet(Nd4j.create(x), Nd4j.create(y)));
         }
-        ComputationGraph dense = mlp.build(5, new Adam(0.01), DataType.FLOAT);
-        ComputationGraph dl4j = mlp.build(5, new Adam(0.01), DataType.FLOAT);
-        ChainTrainer trainer = ChainTrainer.forNetwork(dense);
-        assertTrue(trainer != null, ChainTrainer.unsupportedReason(dense));
+        ComputationGraph anneal = spec.build(5, new Adam(0.01), DataType.FLOAT);
+        ComputationGraph dl4j = spec.build(5, new Adam(0.01), DataType.FLOAT);
+        ChainTrainer trainer = ChainTrainer.forNetwork(anneal);
+        assertTrue(trainer != null, ChainTrainer.unsupportedReason(anneal));
         for (int pass = 0; pass < 2; pass++) {
             for (DataSet ds : minibatches) {
                 trainer.fit(ds);
@@ -121,20 +129,22 @@ class LocalSgdEngineTest {
             }
         }
         JavaSparkContext sc = SPARK.context();
-        ComputationGraph distributed = mlp.build(5, new Adam(0.01), DataType.FLOAT);
+        ComputationGraph distributed = spec.build(5, new Adam(0.01), DataType.FLOAT);
         try (LocalSgdEngine engine = new LocalSgdEngine(sc, distributed, new EngineSettings(settings(4, 1), 5, 1),
                 false)) {
             for (int pass = 0; pass < 2; pass++) {
                 distributed = engine.fitEpoch(sc.parallelize(minibatches, 1));
             }
         }
-        assertArrayEquals(dense.params().toFloatVector(), distributed.params().toFloatVector(), 0f, "parameters");
-        assertArrayEquals(dense.getUpdater().getStateViewArray().toFloatVector(),
-                distributed.getUpdater().getStateViewArray().toFloatVector(), 0f, "Adam's state");
+        String kind = spec.kind() + ": ";
+        assertArrayEquals(anneal.params().toFloatVector(), distributed.params().toFloatVector(), 0f,
+                kind + "parameters");
+        assertArrayEquals(anneal.getUpdater().getStateViewArray().toFloatVector(),
+                distributed.getUpdater().getStateViewArray().toFloatVector(), 0f, kind + "Adam's state");
         assertEquals(12, distributed.getConfiguration().getIterationCount());
         double difference = dl4j.params().distance2(distributed.params());
         assertTrue(difference > 0 && difference < 1e-4 * dl4j.params().norm2Number().doubleValue(),
-                "close to DL4J's own fit, not identical: " + difference);
+                kind + "close to DL4J's own fit, not identical: " + difference);
     }
 
     private void assertSameTraining(IUpdater updater, int frequency, int passes) {
