@@ -70,7 +70,8 @@ final class ConvBlocks {
     /**
      * Why the chain's front of {@code length} layers, and the preprocessors anywhere in the chain, are not what this
      * class reproduces, or null when they are: pairs of a valid, stride-1, undilated {@code ConvolutionLayer} with
-     * bias and plain ReLU and a 2×2, stride-2 max {@code SubsamplingLayer} over an even size, all NCHW, fed by
+     * bias and plain ReLU and a 2×2, stride-2 max {@code SubsamplingLayer} (an odd last row or column dropped, as
+     * DL4J's truncating pooling does), all NCHW, fed by
      * DL4J's {@code FeedForwardToCnnPreProcessor} and read by a {@code CnnToFeedForwardPreProcessor}; no other
      * preprocessors.
      */
@@ -110,9 +111,9 @@ final class ConvBlocks {
             ConvolutionLayer conv = (ConvolutionLayer) chain.get(i).getLayer().conf().getLayer();
             h = h - conv.getKernelSize()[0] + 1;
             w = w - conv.getKernelSize()[1] + 1;
-            if (h < 2 || w < 2 || h % 2 != 0 || w % 2 != 0) {
-                return "layer " + chain.get(i).getVertexName() + " outputs " + h + "x" + w + ", not an even size of "
-                        + "at least 2x2";
+            if (h < 2 || w < 2) {
+                return "layer " + chain.get(i).getVertexName() + " outputs " + h + "x" + w + ", less than the "
+                        + "pooling's 2x2";
             }
             h /= 2;
             w /= 2;
@@ -155,7 +156,9 @@ final class ConvBlocks {
                 || !Arrays.equals(pool.getStride(), new int[] {2, 2})
                 || !Arrays.equals(pool.getPadding(), new int[] {0, 0})
                 || !Arrays.equals(pool.getDilation(), new int[] {1, 1})
-                || pool.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
+                || pool.getCnn2dDataFormat() != CNN2DFormat.NCHW
+                || (pool.getConvolutionMode() != ConvolutionMode.Truncate
+                    && pool.getConvolutionMode() != ConvolutionMode.Strict)) {
             return name + " is not 2x2 max pooling with stride 2, unpadded, NCHW";
         }
         if (pool.getIDropout() != null || (pool.getConstraints() != null && !pool.getConstraints().isEmpty())) {

@@ -23,13 +23,14 @@ final class ConvKernels {
 
     /**
      * Unrolls one image {@code x[xAt ..]} ({@code [h, w, c]}) into {@code cols}: one row per output position of a
-     * {@code kh × kw} kernel, holding the input under the kernel in {@code (ky, kx, channel)} order. The rows come
-     * in pooling-quadrant order ({@link #position}), so that the convolution's output, one row per position, holds
-     * each 2×2 pooling window's four values in four contiguous planes.
+     * {@code kh × kw} kernel that the pooling reads ({@link #pooledSpan}), holding the input under the kernel in
+     * {@code (ky, kx, channel)} order. The rows come in pooling-quadrant order ({@link #position}), so that the
+     * convolution's output, one row per position, holds each 2×2 pooling window's four values in four contiguous
+     * planes.
      */
     static void im2col(float[] x, int xAt, int h, int w, int c, int kh, int kw, float[] cols) {
-        int oh = h - kh + 1;
-        int ow = w - kw + 1;
+        int oh = pooledSpan(h, kh);
+        int ow = pooledSpan(w, kw);
         int run = kw * c;
         int d = 0;
         for (int row = 0; row < oh * ow; row++) {
@@ -54,8 +55,8 @@ final class ConvKernels {
      * row, for runs long enough that a copy's fixed cost is small.
      */
     static void im2col(float[] x, int xAt, int h, int w, int c, int kh, int kw, FloatBuffer cols, int colsAt) {
-        int oh = h - kh + 1;
-        int ow = w - kw + 1;
+        int oh = pooledSpan(h, kh);
+        int ow = pooledSpan(w, kw);
         int run = kw * c;
         int d = colsAt;
         for (int row = 0; row < oh * ow; row++) {
@@ -67,6 +68,14 @@ final class ConvKernels {
                 s += w * c;
             }
         }
+    }
+
+    /**
+     * How many of a valid convolution's {@code size - kernel + 1} outputs along one side a 2×2, stride-2 pooling
+     * reads: all of an even count, all but the last of an odd one (DL4J's pooling drops it, so it is not computed).
+     */
+    static int pooledSpan(int size, int kernel) {
+        return (size - kernel + 1) / 2 * 2;
     }
 
     /**
@@ -86,8 +95,8 @@ final class ConvKernels {
     /** The reverse of {@link #im2col}: the gradient at the image {@code x[xAt ..]} from its columns', summed. */
     static void col2im(float[] cols, int h, int w, int c, int kh, int kw, float[] x, int xAt) {
         Arrays.fill(x, xAt, xAt + h * w * c, 0f);
-        int oh = h - kh + 1;
-        int ow = w - kw + 1;
+        int oh = pooledSpan(h, kh);
+        int ow = pooledSpan(w, kw);
         int run = kw * c;
         int volume = kh * run;
         for (int y = 0; y < oh; y++) {

@@ -37,7 +37,10 @@ final class ConvPool {
     final int kernelHeight;
     final int kernelWidth;
     final int outChannels;
-    /** The convolution's output size, before pooling. */
+    /**
+     * The convolution's output size that the pooling reads: all of it, or all but an odd last row or column, which
+     * DL4J's pooling drops and which is not computed here (its gradient is zero).
+     */
     final int convHeight;
     final int convWidth;
     private final INDArray weights;
@@ -66,8 +69,8 @@ final class ConvPool {
         this.kernelWidth = (int) weights.size(3);
         this.inHeight = inHeight;
         this.inWidth = inWidth;
-        this.convHeight = inHeight - kernelHeight + 1;
-        this.convWidth = inWidth - kernelWidth + 1;
+        this.convHeight = ConvKernels.pooledSpan(inHeight, kernelHeight);
+        this.convWidth = ConvKernels.pooledSpan(inWidth, kernelWidth);
         this.first = first;
         if (weights.rank() != 4 || weightGradient == null || biasGradient == null
                 || bias.length() != outChannels || weightGradient.length() != weights.length()) {

@@ -168,6 +168,13 @@ class ChainTrainerTest {
     }
 
     @Test
+    void trainsACnnWhosePoolingDropsAnOddLastRowAndColumnAsDl4jDoes() {
+        // 13 → conv 3×3 → 11 (pooled: 10 of them) → 5 → conv → 3 (pooled: 2) → 1.
+        CnnSpec spec = new CnnSpec(13, 13, 1, List.of(3, 4), 3, 8, 4, Loss.SOFTMAX_CROSS_ENTROPY);
+        assertTrainsLikeDl4j(spec.build(8, new Adam(1e-2), DataType.FLOAT), 13 * 13, 4);
+    }
+
+    @Test
     void trainsACnnOnColourImagesWithNonSquareKernelsAsDl4jDoes() {
         // Three channels read channel-major; a 3×2 kernel; within passes, Adam's moments kept in Java.
         ComputationGraph cnn = new ComputationGraph(new NeuralNetConfiguration.Builder()
@@ -187,8 +194,19 @@ class ChainTrainerTest {
 
     @Test
     void leavesWhatItDoesNotReproduceToDl4j() {
-        assertTrue(ChainTrainer.unsupportedReason(new CnnSpec(12, 12, 1, List.of(2, 3), 3, 8, 4,
-                Loss.SOFTMAX_CROSS_ENTROPY).build(1, new Adam(1e-3), DataType.FLOAT)).contains("outputs 3x3"));
+        ComputationGraph strided = new ComputationGraph(new NeuralNetConfiguration.Builder()
+                .updater(new Adam(1e-3)).dataType(DataType.FLOAT).convolutionMode(ConvolutionMode.Truncate)
+                .graphBuilder().addInputs("in").setInputTypes(InputType.convolutionalFlat(12, 12, 1))
+                .addLayer("c", new ConvolutionLayer.Builder(3, 3).stride(2, 2).nOut(2).activation(Activation.RELU)
+                        .build(), "in")
+                .addLayer("p", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
+                        "c")
+                .addLayer("out", new OutputLayer.Builder(new LossMCXENT()).nOut(3).activation(Activation.SOFTMAX)
+                        .build(), "p")
+                .setOutputs("out").build());
+        strided.init();
+        assertTrue(ChainTrainer.unsupportedReason(strided).contains("stride-1"),
+                ChainTrainer.unsupportedReason(strided));
         assertTrue(ChainTrainer.unsupportedReason(new CnnSpec(14, 14, 1, List.of(2), 3, 8, 4,
                 Loss.SOFTMAX_CROSS_ENTROPY, 0.5).build(1, new Adam(1e-3), DataType.FLOAT)).contains("dropout"));
         assertNull(ChainTrainer.forNetwork(new LstmLanguageModelSpec(5, 3, 4, 2).build(1, new Adam(1e-3),

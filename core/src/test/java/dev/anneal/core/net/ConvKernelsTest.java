@@ -27,6 +27,9 @@ class ConvKernelsTest {
         assertEquals(2 * ow, ConvKernels.position(2, oh, ow));
         // The second quadrant starts at the top-left window's top-right value.
         assertEquals(1, ConvKernels.position((oh / 2) * (ow / 2), oh, ow));
+        // Of a valid 3×3 convolution's 5 outputs along a side of 7, the pooling reads 4; of 4 outputs (side 6), all.
+        assertEquals(4, ConvKernels.pooledSpan(7, 3));
+        assertEquals(4, ConvKernels.pooledSpan(6, 3));
     }
 
     @Test
