@@ -125,8 +125,8 @@ final class ConvPool {
         for (int g0 = 0; g0 < m; g0 += b.group) {
             int first = g0;
             int count = Math.min(b.group, m - g0);
-            INDArray cols = rows(b.cols, first * convHeight * convWidth, count * convHeight * convWidth);
-            INDArray z = rows(b.z, first * convHeight * convWidth, count * convHeight * convWidth);
+            INDArray cols = imageRows(b.cols, first, count);
+            INDArray z = imageRows(b.z, first, count);
             Slices.run(count, b.chunks.length, (slice, from, to) -> {
                 Chunk chunk = b.chunks[slice];
                 FloatBuffer unrolled = NativeFloats.view(b.cols);
@@ -182,8 +182,8 @@ final class ConvPool {
         for (int g0 = 0; g0 < m; g0 += b.group) {
             int first = g0;
             int count = Math.min(b.group, m - g0);
-            INDArray cols = rows(b.cols, first * convHeight * convWidth, count * convHeight * convWidth);
-            INDArray dz = rows(b.dz, first * convHeight * convWidth, count * convHeight * convWidth);
+            INDArray cols = imageRows(b.cols, first, count);
+            INDArray dz = imageRows(b.dz, first, count);
             Slices.run(count, b.chunks.length, (slice, from, to) -> {
                 Chunk chunk = b.chunks[slice];
                 FloatBuffer z = NativeFloats.view(b.z);
@@ -211,7 +211,7 @@ final class ConvPool {
             if (this.first) {
                 continue;
             }
-            INDArray dCols = rows(b.groupColumns, 0, count * convHeight * convWidth);
+            INDArray dCols = imageRows(b.groupColumns, 0, count);
             Nd4j.gemm(dz, b.permuted, dCols, false, false, 1.0, 0.0);
             Slices.run(count, b.chunks.length, (slice, from, to) -> {
                 Chunk chunk = b.chunks[slice];
@@ -236,9 +236,10 @@ final class ConvPool {
         return this.first ? null : b.inputGradient;
     }
 
-    /** Rows {@code [from, from + count)} of a C-ordered matrix, as a view. */
-    private static INDArray rows(INDArray matrix, int from, int count) {
-        return matrix.get(NDArrayIndex.interval(from, from + count), NDArrayIndex.all());
+    /** The rows of images {@code [first, first + count)} of a matrix with one row per output position, as a view. */
+    private INDArray imageRows(INDArray matrix, int first, int count) {
+        int positions = convHeight * convWidth;
+        return matrix.get(NDArrayIndex.interval(first * positions, (first + count) * positions), NDArrayIndex.all());
     }
 
     /** DL4J's {@code [out, in, kh, kw]} weights into {@link #permutedHeap} as {@code [out, kh, kw, in]}. */

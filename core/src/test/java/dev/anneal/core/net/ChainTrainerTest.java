@@ -93,6 +93,12 @@ class ChainTrainerTest {
                 "training moved the parameters");
     }
 
+    /** A {@code CnnSpec} on greyscale {@code side × side} images, 3×3 kernels, dense 8, 4 classes, checked as above. */
+    private static void assertCnnTrainsLikeDl4j(int side, List<Integer> convChannels, long seed) {
+        CnnSpec spec = new CnnSpec(side, side, 1, convChannels, 3, 8, 4, Loss.SOFTMAX_CROSS_ENTROPY);
+        assertTrainsLikeDl4j(spec.build(seed, new Adam(1e-2), DataType.FLOAT), side * side, 4);
+    }
+
     /** A 6-4-3 MLP with Adam, small enough for step-by-step checks. */
     private static ComputationGraph small() {
         return new MlpSpec(6, List.of(4), 3, Loss.SOFTMAX_CROSS_ENTROPY).build(2, new Adam(1e-2), DataType.FLOAT);
@@ -149,8 +155,7 @@ class ChainTrainerTest {
     @Test
     void trainsTheCnnSpecAsDl4jDoes() {
         // 14 → conv 3×3 → 12 → pool → 6 → conv → 4 → pool → 2: two blocks, then dense 8 and the head.
-        CnnSpec spec = new CnnSpec(14, 14, 1, List.of(4, 6), 3, 8, 4, Loss.SOFTMAX_CROSS_ENTROPY);
-        assertTrainsLikeDl4j(spec.build(5, new Adam(1e-2), DataType.FLOAT), 14 * 14, 4);
+        assertCnnTrainsLikeDl4j(14, List.of(4, 6), 5);
     }
 
     @Test
@@ -160,8 +165,7 @@ class ChainTrainerTest {
         int before = ConvPool.groupBytes;
         ConvPool.groupBytes = 40 << 10;
         try {
-            CnnSpec spec = new CnnSpec(22, 22, 1, List.of(4, 4), 3, 8, 4, Loss.SOFTMAX_CROSS_ENTROPY);
-            assertTrainsLikeDl4j(spec.build(6, new Adam(1e-2), DataType.FLOAT), 22 * 22, 4);
+            assertCnnTrainsLikeDl4j(22, List.of(4, 4), 6);
         } finally {
             ConvPool.groupBytes = before;
         }
@@ -170,8 +174,7 @@ class ChainTrainerTest {
     @Test
     void trainsACnnWhosePoolingDropsAnOddLastRowAndColumnAsDl4jDoes() {
         // 13 → conv 3×3 → 11 (pooled: 10 of them) → 5 → conv → 3 (pooled: 2) → 1.
-        CnnSpec spec = new CnnSpec(13, 13, 1, List.of(3, 4), 3, 8, 4, Loss.SOFTMAX_CROSS_ENTROPY);
-        assertTrainsLikeDl4j(spec.build(8, new Adam(1e-2), DataType.FLOAT), 13 * 13, 4);
+        assertCnnTrainsLikeDl4j(13, List.of(3, 4), 8);
     }
 
     @Test
