@@ -30,8 +30,10 @@ def rate(r):
 
 def accuracy_within(r, seconds):
     """(test accuracy, training seconds) after the last pass whose cumulative training time is within `seconds`;
-    (None, None) if even the first pass took longer. The untimed warm-up pass counts: the time starts with it."""
-    rates, acc, t, best = r["samplesPerSecond"], r["testAccuracy"], r.get("warmUpSeconds", 0.0), (None, None)
+    (None, None) if even the first pass took longer. The time starts with the first untimed warm-up pass (a cold
+    start's pass, its evaluation included): a run that trained from a fresh process would have spent it too."""
+    rates, acc, best = r["samplesPerSecond"], r["testAccuracy"], (None, None)
+    t = r.get("firstPassSeconds", r.get("warmUpSeconds", 0.0))
     for rate_, a in zip(rates, acc):
         t += r["samples"] / rate_
         if t <= seconds:

@@ -22,6 +22,9 @@ import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,8 +33,10 @@ import java.util.Locale;
 /**
  * Training throughput and time to a target test accuracy of one of {@code scripts/bench}'s Fashion-MNIST models
  * (Adam 1e-3, batch 128 per worker), in one configuration: plain DL4J in this JVM or one of Anneal's engines in
- * Spark. Trains on the first {@code SAMPLES} training images for {@code EPOCHS} timed passes, after one untimed
- * warm-up pass on a copy of the network ({@code -Danneal.bench.warmUpPasses=N} for more); measures test accuracy on
+ * Spark. Trains on the first {@code SAMPLES} training images for {@code EPOCHS} timed passes, after untimed warm-up
+ * passes on a copy of the network until the JIT has gone quiet: three passes in a row in which it compiled for at
+ * most 2 % of the pass (at least {@code -Danneal.bench.warmUpPasses=N}, by default 1; at most
+ * {@code -Danneal.bench.maxWarmUpPasses=N}, by default 40, or 15 s); measures test accuracy on
  * the 10,000 test images after each pass (not timed), and prints one {@code RESULT {json}} line.
  *
  * <p>{@code single} trains with DL4J's own {@code fit}; {@code single-anneal} with {@link ChainTrainer} (both
@@ -44,7 +49,14 @@ import java.util.Locale;
 public final class TrainingBenchmark {
     static final int BATCH = 128;
     private static final double LEARNING_RATE = 1e-3;
+    /** At least this many warm-up passes. */
     private static final int WARM_UP_PASSES = Integer.getInteger("anneal.bench.warmUpPasses", 1);
+    /** Warm-up ends after this many passes in a row in which the JIT compiled for at most {@link #QUIET_SHARE}. */
+    private static final int QUIET_PASSES = 3;
+    private static final double QUIET_SHARE = 0.02;
+    /** Warm-up ends after this many passes or seconds even if the JIT is still busy (the result says so). */
+    private static final int MAX_WARM_UP_PASSES = Integer.getInteger("anneal.bench.maxWarmUpPasses", 40);
+    private static final double MAX_WARM_UP_SECONDS = 15;
 
     private TrainingBenchmark() {
     }
@@ -106,27 +118,47 @@ public final class TrainingBenchmark {
             engine = TrainingEngines.create(sc, graph, training, 42);
         }
         long iterations = (train.size() + workers - 1) / workers;
-        // An untimed pass on a copy of the network, and one evaluation, first: the JIT compiles the step's code
-        // during its first pass (and the evaluation's after it), and on two cores that compilation takes time from
-        // the training it would be measured against. The timed passes then measure steady-state training, as
-        // scripts/bench-torch.py and the language model's benchmark do. The copy's engine is its own.
+        // Untimed passes on a copy of the network, each followed by an evaluation as the timed passes are, until the
+        // JIT has gone quiet. On two cores every compilation takes a core from the training it would be measured
+        // against, and with two native threads a step waits for its slower thread: a benchmark MLP's passes ran at
+        // 28-97k samples/s through the first 20 passes as C2 compiled and recompiled ND4J's op paths, steadily after.
+        // The timed passes then measure steady-state training, as scripts/bench-torch.py (which has no JIT) does. The
+        // copy's engine is its own.
         long w0 = System.nanoTime();
         ComputationGraph warm = graph.clone();
-        if (engine == null) {
-            ChainTrainer warmDense = dense != null ? ChainTrainer.forNetwork(warm) : null;
-            for (int w = 0; w < WARM_UP_PASSES; w++) {
+        ChainTrainer warmDense = engine == null && dense != null ? ChainTrainer.forNetwork(warm) : null;
+        TrainingEngine warmEngine = engine == null ? null : TrainingEngines.create(sc, warm, training, 42);
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        int warmUpPasses = 0;
+        double firstPassSeconds = 0;
+        int quietInARow = 0;
+        while (warmUpPasses < MAX_WARM_UP_PASSES && (System.nanoTime() - w0) / 1e9 < MAX_WARM_UP_SECONDS
+                && (warmUpPasses < WARM_UP_PASSES || quietInARow < QUIET_PASSES)) {
+            long compiling = jit.getTotalCompilationTime();
+            long p0 = System.nanoTime();
+            if (warmEngine == null) {
                 pass(warmDense, warm, train);
-            }
-        } else {
-            TrainingEngine warmEngine = TrainingEngines.create(sc, warm, training, 42);
-            for (int w = 0; w < WARM_UP_PASSES; w++) {
+            } else {
                 warm = warmEngine.fitEpoch(data);
             }
+            warm.evaluate(new SingletonDataSetIterator(test));
+            double ms = (System.nanoTime() - p0) / 1e6;
+            long compiled = jit.getTotalCompilationTime() - compiling;
+            quietInARow = compiled <= QUIET_SHARE * ms ? quietInARow + 1 : 0;
+            if (warmUpPasses++ == 0) {
+                firstPassSeconds = ms / 1e3;
+            }
+            System.err.printf(Locale.ROOT, "warm-up pass %d: %.0f ms with its evaluation, of which the JIT "
+                    + "compiled for %d ms%n", warmUpPasses, ms, compiled);
+        }
+        if (warmEngine != null) {
             warmEngine.close();
         }
-        warm.evaluate(new SingletonDataSetIterator(test));
+        boolean jitQuiet = quietInARow >= QUIET_PASSES;
         double warmUpSeconds = (System.nanoTime() - w0) / 1e9;
         for (int e = 0; e < epochs; e++) {
+            long compiling = jit.getTotalCompilationTime();
+            long collecting = collectionMillis();
             long t0 = System.nanoTime();
             if (engine == null) {
                 pass(dense, graph, train);
@@ -135,6 +167,8 @@ public final class TrainingBenchmark {
                 bytesPerIteration.add(engine.lastTraffic().modelBytes() / (double) iterations);
             }
             double s = (System.nanoTime() - t0) / 1e9;
+            long compiled = jit.getTotalCompilationTime() - compiling;
+            long collected = collectionMillis() - collecting;
             trainSeconds += s;
             rates.add(trained / s);
             Evaluation eval = graph.evaluate(new SingletonDataSetIterator(test));
@@ -142,8 +176,8 @@ public final class TrainingBenchmark {
             if (Double.isNaN(toTarget) && eval.accuracy() >= target) {
                 toTarget = trainSeconds;
             }
-            System.err.printf(Locale.ROOT, "epoch %d: %.0f samples/s, test accuracy %.4f%n", e + 1, trained / s,
-                    eval.accuracy());
+            System.err.printf(Locale.ROOT, "epoch %d: %.0f samples/s, test accuracy %.4f (during the pass the JIT "
+                    + "compiled for %d ms, GC took %d ms)%n", e + 1, trained / s, eval.accuracy(), compiled, collected);
         }
         if (engine != null) {
             engine.close();
@@ -151,14 +185,22 @@ public final class TrainingBenchmark {
         System.out.printf(Locale.ROOT, "RESULT {\"model\":\"%s\",\"mode\":\"%s\",\"threads\":\"%s\",\"master\":\"%s\","
                         + "\"workers\":%d,\"averagingFrequency\":%d,\"epochs\":%d,\"samples\":%d,\"parameters\":%d,"
                         + "\"samplesPerSecond\":%s,\"testAccuracy\":%s,\"target\":%s,\"secondsToTarget\":%s,"
-                        + "\"trainSeconds\":%.3f,\"warmUpSeconds\":%.3f,\"bytesPerIteration\":%s}%n", modelName, mode,
+                        + "\"trainSeconds\":%.3f,\"warmUpSeconds\":%.3f,\"warmUpPasses\":%d,\"jitQuiet\":%s,"
+                        + "\"firstPassSeconds\":%.3f,"
+                        + "\"bytesPerIteration\":%s}%n", modelName, mode,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"), master,
                 singleJvm ? 1 : workers, frequency, epochs, trained, graph.numParams(), rates, accuracies,
                 target, Double.isNaN(toTarget) ? "null" : String.format(Locale.ROOT, "%.3f", toTarget), trainSeconds,
-                warmUpSeconds, bytesPerIteration);
+                warmUpSeconds, warmUpPasses, jitQuiet, firstPassSeconds, bytesPerIteration);
         if (spark != null) {
             spark.stop();
         }
+    }
+
+    /** Milliseconds the JVM's collectors have spent collecting, summed over them. */
+    private static long collectionMillis() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(GarbageCollectorMXBean::getCollectionTime).filter(t -> t > 0).sum();
     }
 
     /** One pass over {@code train} in a single JVM: through {@code dense} where it is not null, else DL4J's fit. */
