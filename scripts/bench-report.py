@@ -41,6 +41,15 @@ def accuracy_within(r, seconds):
     return best
 
 
+def warm_up(runs):
+    """Median warm-up passes of a configuration's runs, and in how many the JVM's JIT went quiet (PyTorch has none)."""
+    passes = [r["warmUpPasses"] for r in runs if "warmUpPasses" in r]
+    if not passes:
+        return "—"
+    quiet = [r["jitQuiet"] for r in runs if "jitQuiet" in r]
+    return f"{median(passes):.0f} ({sum(quiet)}/{len(quiet)})" if quiet else f"{median(passes):.0f} (no JIT)"
+
+
 class Summary:
     def __init__(self, rows):
         self.by = {}
@@ -128,8 +137,9 @@ def render(rows, a):
             out.append("|---|---|---|---|---|")
         else:
             out.append(f"| configuration | runs | {unit} (median) | × best single JVM | s to target (runs reaching it) "
-                       f"| test accuracy, last pass | bytes per iteration | utilisation of {peak:.0f} GFLOP/s |")
-            out.append("|---|---|---|---|---|---|---|---|")
+                       f"| test accuracy, last pass | bytes per iteration | utilisation of {peak:.0f} GFLOP/s "
+                       f"| warm-up passes (runs whose JIT went quiet) |")
+            out.append("|---|---|---|---|---|---|---|---|---|")
         for l in labels:
             rt = s.rate(l)
             ratio = rt / s.rate(best_single) if best_single else None
@@ -145,13 +155,14 @@ def render(rows, a):
             bpi = s.field(l, lambda r: statistics.mean(r["bytesPerIteration"]) if r["bytesPerIteration"] else None)
             out.append(f"| {name} | {n} | {fmt(rt)} | {fmt(ratio, '.2f')} | "
                        f"{fmt(tt, '.1f', 'not reached')} ({reached}/{n}) | {fmt(acc, '.4f')} | "
-                       f"{fmt(bpi and bpi / 1e3, ',.1f')}{' kB' if bpi else ''} | {fmt(util, '.1%')} |")
+                       f"{fmt(bpi and bpi / 1e3, ',.1f')}{' kB' if bpi else ''} | {fmt(util, '.1%')} | "
+                       f"{warm_up(s.runs(l))} |")
         if model == "mlp" and s.runs("mlp-mllib"):
             secs = s.field("mlp-mllib", lambda r: r["trainSeconds"])
             acc = s.field("mlp-mllib", lambda r: r["testAccuracy"][0])
             out.append(f"| Spark MLlib `MultilayerPerceptronClassifier` 784-128-10, L-BFGS, `local[2]` | "
                        f"{len(s.runs('mlp-mllib'))} | — | — | {secs:.1f} s to fit {s.runs('mlp-mllib')[0]['maxIterations']}"
-                       f" iterations | {acc:.4f} | — | — |")
+                       f" iterations | {acc:.4f} | — | — | — |")
         goals += model_goals(s, model, labels, best_single, per_sample, peak)
     out += ["", "### Goals (issue 7), from the medians above", "", "| goal | measured | verdict |", "|---|---|---|"]
     out += [f"| {g} | {m} | {v} |" for g, m, v in goals]
