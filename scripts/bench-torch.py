@@ -66,7 +66,7 @@ def image_benchmark(name, data, epochs, samples, target, threads):
             return sum(int((network(tx[i:i + 1000]).argmax(1) == ty[i:i + 1000]).sum())
                        for i in range(0, len(tx), 1000)) / len(tx)
 
-    # An untimed pass and evaluation on a copy first, as TrainingBenchmark does for the JVM's configurations.
+    # Untimed passes and evaluations on a copy first (WARM_UP_PASSES), as TrainingBenchmark warms up the JVM's.
     w0 = time.perf_counter()
     warm = model(name)
     warm_opt = torch.optim.Adam(warm.parameters(), lr=1e-3)
