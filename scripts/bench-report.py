@@ -72,10 +72,12 @@ ENGINE_NAMES = {"single-1": "single-JVM DL4J, 1 native thread", "single-2": "sin
                 "parameter-averaging": "parameter averaging (DL4J), `local[2]`, averaging every 5",
                 "local-sgd": "local SGD (Anneal), `local[2]`, averaging every 5",
                 "local-sgd-every20": "local SGD (Anneal), `local[2]`, averaging every 20",
+                "local-sgd-aggregate-every20": "local SGD (Anneal), `local[2]`, averaging every 20, one Spark job "
+                                               "per round (`training.localSgd.exchange: aggregate`)",
                 "gradient-sharing": "gradient sharing (DL4J), `local[2]`",
                 "pytorch": "PyTorch CPU, 2 threads", "pytorch-1": "PyTorch CPU, 1 thread",
                 "pytorch-2": "PyTorch CPU, 2 threads"}
-ENGINES = ("parameter-averaging", "local-sgd", "gradient-sharing")
+ENGINES = ("parameter-averaging", "local-sgd", "local-sgd-aggregate", "gradient-sharing")
 
 
 def is_engine(label):

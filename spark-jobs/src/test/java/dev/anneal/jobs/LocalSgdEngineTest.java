@@ -208,12 +208,70 @@ class LocalSgdEngineTest {
     }
 
     /**
+     * The two exchanges compute the same mean: two workers with Adam over two passes, on dealt passes of unequal
+     * shares (6 and 5 minibatches, averaging every 5: in the second round one worker has nothing to fit) and on
+     * passes the engine deals and reorders, end bit for bit alike, with the same step count and training loss.
+     */
+    @Test
+    void barrierStagesAndRoundJobsTrainBitForBitAlike() {
+        JavaSparkContext sc = SPARK.context();
+        List<DataSet> minibatches = data(11, 6);
+        for (boolean dealt : new boolean[]{true, false}) {
+            List<ComputationGraph> ends = new ArrayList<>();
+            List<Double> losses = new ArrayList<>();
+            for (String exchange : List.of(TrainingSettings.EXCHANGE_BARRIER, TrainingSettings.EXCHANGE_AGGREGATE)) {
+                ComputationGraph graph = SPEC.build(7, new Adam(0.01), DataType.FLOAT);
+                TrainingSettings training = settings(5, 2).withLocalSgdExchange(exchange);
+                JavaRDD<DataSet> rdd = sc.parallelize(minibatches, 2);
+                try (LocalSgdEngine engine = new LocalSgdEngine(sc, graph, new EngineSettings(training, 7, 2))) {
+                    for (int pass = 0; pass < 2; pass++) {
+                        graph = dealt ? engine.fitPass(rdd) : engine.fitEpoch(rdd);
+                    }
+                    losses.add(engine.lastTrainingLoss().getAsDouble());
+                }
+                ends.add(graph);
+            }
+            String what = dealt ? "dealt passes: " : "the engine's deal: ";
+            assertArrayEquals(ends.get(1).params().toFloatVector(), ends.get(0).params().toFloatVector(), 0f,
+                    what + "parameters");
+            assertArrayEquals(ends.get(1).getUpdater().getStateViewArray().toFloatVector(),
+                    ends.get(0).getUpdater().getStateViewArray().toFloatVector(), 0f, what + "Adam's state");
+            assertEquals(ends.get(1).getConfiguration().getIterationCount(),
+                    ends.get(0).getConfiguration().getIterationCount(), what + "step count");
+            if (dealt) {
+                assertEquals(12, ends.get(0).getConfiguration().getIterationCount(),
+                        what + "two passes of two rounds (5 steps, then 1), each advancing by the most steps taken");
+            }
+            assertEquals(losses.get(1), losses.get(0), 0.0, what + "training loss");
+        }
+    }
+
+    /**
      * Each round every worker gets the parameters and Adam's two state arrays and sends them back: 12 bytes per
-     * parameter in float32 each way. In local mode the broadcast is not fetched (the executor is the driver), so the
-     * results are what is measured; the minibatches are cached once and not shuffled again in the second pass.
+     * parameter in float32 each way. With per-round jobs in local mode the broadcast is not fetched (the executor is
+     * the driver), so the results are what is measured; the minibatches are cached once and not shuffled again in
+     * the second pass.
      */
     @Test
     void trafficIsParametersAndUpdaterStateOncePerWorkerAndRound() {
+        assertTraffic(TrainingSettings.EXCHANGE_AGGREGATE, 1, 0);
+    }
+
+    /**
+     * Through barrier stages each round every worker sends its parameters and Adam's state to the driver's barrier
+     * coordinator and gets back every worker's (1 + workers messages of 12 bytes per parameter), and the pass's
+     * partition 0 returns the state it ended with.
+     */
+    @Test
+    void barrierTrafficIsEveryWorkersStateToAndFromTheCoordinatorEachRound() {
+        assertTraffic(TrainingSettings.EXCHANGE_BARRIER, 3, 1);
+    }
+
+    /**
+     * @param messagesPerWorkerAndRound messages of 12 bytes per parameter each worker moves per round
+     * @param perPass                   such arrays moved once per pass besides
+     */
+    private static void assertTraffic(String exchange, int messagesPerWorkerAndRound, int perPass) {
         JavaSparkContext sc = SPARK.context();
         ComputationGraph graph = SPEC.build(1, new Adam(0.01), DataType.FLOAT);
         int workers = 2;
@@ -223,18 +281,20 @@ class LocalSgdEngineTest {
         // Three input partitions for two workers: the engine deals them once, in the first pass.
         JavaRDD<DataSet> rdd = sc.parallelize(data(minibatches, 9), 3);
         List<Traffic> passes = new ArrayList<>();
-        try (TrainingEngine engine = TrainingEngines.create(sc, graph, settings(frequency, workers), 1)) {
+        try (TrainingEngine engine = TrainingEngines.create(sc, graph, settings(frequency, workers)
+                .withLocalSgdExchange(exchange), 1)) {
             for (int pass = 0; pass < 2; pass++) {
                 engine.fitEpoch(rdd);
                 passes.add(engine.lastTraffic());
             }
         }
-        double expected = (double) rounds * workers * 12 * graph.numParams();
+        double expected = ((double) rounds * workers * messagesPerWorkerAndRound + perPass) * 12 * graph.numParams();
         for (Traffic t : passes) {
             double ratio = t.resultBytes() / expected;
-            System.out.printf("local SGD, %d parameters, %d rounds x %d workers: results %d bytes = %.3f x the 12 "
-                    + "bytes per parameter per worker and round; broadcast %d, data shuffle %d%n", graph.numParams(),
-                    rounds, workers, t.resultBytes(), ratio, t.broadcastBytes(), t.dataShuffleBytes());
+            System.out.printf("local SGD (%s), %d parameters, %d rounds x %d workers: results %d bytes = %.3f x the "
+                    + "12 bytes per parameter per message; broadcast %d, data shuffle %d%n", exchange,
+                    graph.numParams(), rounds, workers, t.resultBytes(), ratio, t.broadcastBytes(),
+                    t.dataShuffleBytes());
             assertTrue(ratio > 0.99 && ratio < 1.2, "results carry parameters + Adam's state: " + ratio);
             assertEquals(0, t.transportBytes(), "no transport");
             assertEquals(0, t.broadcastBytes(), "local mode fetches no broadcast: the executor is the driver");

@@ -16,10 +16,12 @@ import java.util.List;
  * @param gradientSharing    the gradient-sharing engine's knobs (unused by parameter averaging)
  * @param executor           native threads and off-heap memory of each executor
  * @param progressSeconds    seconds between two progress lines within an epoch; 0 = one line per epoch only
+ * @param localSgdExchange   how the local-sgd engine's workers exchange: {@link #EXCHANGE_AUTO}, {@link
+ *                           #EXCHANGE_BARRIER} or {@link #EXCHANGE_AGGREGATE}
  */
 public record TrainingSettings(String engine, int epochs, int batchSize, double learningRate, int averagingFrequency,
                                int workers, int prefetch, GradientSharingSettings gradientSharing,
-                               ExecutorSettings executor, int progressSeconds) {
+                               ExecutorSettings executor, int progressSeconds, String localSgdExchange) {
     /** Default of {@code progress.intervalSeconds}. */
     public static final int PROGRESS_SECONDS = 60;
 
@@ -27,12 +29,20 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
     public static final String GRADIENT_SHARING = "gradient-sharing";
     public static final String LOCAL_SGD = "local-sgd";
     public static final List<String> ENGINES = List.of(PARAMETER_AVERAGING, GRADIENT_SHARING, LOCAL_SGD);
+    /** local-sgd: each pass one barrier-mode stage whose tasks exchange through Spark's barrier coordinator. */
+    public static final String EXCHANGE_BARRIER = "barrier";
+    /** local-sgd: each round one Spark job, a broadcast and a {@code treeAggregate}. */
+    public static final String EXCHANGE_AGGREGATE = "aggregate";
+    /** local-sgd: barrier where Spark can run it for this job and network, else aggregate. */
+    public static final String EXCHANGE_AUTO = "auto";
+    public static final List<String> EXCHANGES = List.of(EXCHANGE_AUTO, EXCHANGE_BARRIER, EXCHANGE_AGGREGATE);
 
     /** Parameter averaging with the given knobs and loopback gradient-sharing defaults. */
     public static TrainingSettings parameterAveraging(int epochs, int batchSize, double learningRate,
                                                       int averagingFrequency, int workers, int prefetch) {
         return new TrainingSettings(PARAMETER_AVERAGING, epochs, batchSize, learningRate, averagingFrequency, workers,
-                prefetch, GradientSharingSettings.loopback(), ExecutorSettings.defaults(), PROGRESS_SECONDS);
+                prefetch, GradientSharingSettings.loopback(), ExecutorSettings.defaults(), PROGRESS_SECONDS,
+                EXCHANGE_AUTO);
     }
 
     public TrainingSettings {
@@ -46,6 +56,10 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
         Require.atLeast("training.workers", workers, 0);
         Require.atLeast("training.prefetch", prefetch, 0);
         Require.atLeast("progress.intervalSeconds", progressSeconds, 0);
+        if (!EXCHANGES.contains(localSgdExchange)) {
+            throw new ConfigException("training.localSgd.exchange must be one of " + EXCHANGES + ", got '"
+                    + localSgdExchange + "'");
+        }
         java.util.Objects.requireNonNull(gradientSharing, "gradientSharing");
         java.util.Objects.requireNonNull(executor, "executor");
     }
@@ -53,7 +67,13 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
     /** The same settings with another engine and gradient-sharing knobs. */
     public TrainingSettings with(String newEngine, GradientSharingSettings sharing) {
         return new TrainingSettings(newEngine, epochs, batchSize, learningRate, averagingFrequency, workers, prefetch,
-                sharing, executor, progressSeconds);
+                sharing, executor, progressSeconds, localSgdExchange);
+    }
+
+    /** The same settings with the local-sgd engine's exchange {@code exchange}. */
+    public TrainingSettings withLocalSgdExchange(String exchange) {
+        return new TrainingSettings(engine, epochs, batchSize, learningRate, averagingFrequency, workers, prefetch,
+                gradientSharing, executor, progressSeconds, exchange);
     }
 
     /** The {@code training.*} and {@code executor.*} keys with the given job's defaults. */
@@ -63,9 +83,9 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                         "How the Spark executors train together: parameter-averaging fits each worker's partition "
                                 + "and averages parameters and updater state every training.averagingFrequency "
                                 + "minibatches; gradient-sharing exchanges thresholded updates after every minibatch; "
-                                + "local-sgd is Anneal's own averaging engine (each round one Spark job: workers train "
-                                + "on their cached partitions, treeAggregate averages parameters and updater state "
-                                + "every training.averagingFrequency minibatches)."),
+                                + "local-sgd is Anneal's own averaging engine (workers train on their cached "
+                                + "partitions and average parameters and updater state every "
+                                + "training.averagingFrequency minibatches; see training.localSgd.exchange)."),
                 ConfigField.integer("training.epochs", epochs, "Passes over the training data."),
                 ConfigField.integer("training.batchSize", batchSize, "Examples per minibatch on each worker."),
                 ConfigField.decimal("training.learningRate", learningRate, "Adam's learning rate."),
@@ -76,6 +96,13 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                         "Partitions trained in parallel; 0 = Spark's default parallelism (cores in local mode)."),
                 ConfigField.integer("training.prefetch", 2, "Minibatches each worker prepares ahead of training "
                         + "(DL4J's engines; local-sgd trains from minibatches cached in memory).")));
+        fields.add(ConfigField.choice("training.localSgd.exchange", EXCHANGE_AUTO, EXCHANGES,
+                "How local-sgd's workers average: barrier runs each pass as one barrier-mode Spark stage whose tasks "
+                        + "exchange parameters and updater state through Spark's barrier coordinator after every "
+                        + "round; aggregate runs each round as one Spark job (broadcast, then treeAggregate). Both "
+                        + "compute the same mean. auto picks barrier unless dynamic allocation is on, or, on a "
+                        + "cluster, the exchange would pass spark.rpc.message.maxSize or more than 8 workers train "
+                        + "(the driver relays every worker's message to every worker)."));
         fields.addAll(GradientSharingSettings.fields());
         fields.addAll(ExecutorSettings.fields());
         fields.add(ConfigField.integer("progress.intervalSeconds", PROGRESS_SECONDS,
@@ -89,6 +116,7 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                 v.integer("training.batchSize"), v.decimal("training.learningRate"),
                 v.integer("training.averagingFrequency"), v.integer("training.workers"),
                 v.integer("training.prefetch"), GradientSharingSettings.from(v),
-                ExecutorSettings.from(v), v.integer("progress.intervalSeconds"));
+                ExecutorSettings.from(v), v.integer("progress.intervalSeconds"),
+                v.string("training.localSgd.exchange"));
     }
 }

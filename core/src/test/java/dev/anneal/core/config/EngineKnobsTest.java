@@ -23,6 +23,7 @@ class EngineKnobsTest {
         assertEquals(TrainingSettings.PARAMETER_AVERAGING, t.engine());
         assertEquals(GradientSharingSettings.loopback(), t.gradientSharing());
         assertEquals(ExecutorSettings.defaults(), t.executor());
+        assertEquals(TrainingSettings.EXCHANGE_AUTO, t.localSgdExchange());
         assertEquals(1, t.executor().threadsFor(1), "one native thread per single-core task");
         assertEquals(4, t.executor().threadsFor(4), "a task holding 4 cores gets 4 threads");
         assertEquals(ExecutorSettings.GIB, t.executor().offHeapFor(ExecutorSettings.GIB),
@@ -39,7 +40,8 @@ class EngineKnobsTest {
                 "training.gradientSharing.residualClip=0", "training.gradientSharing.residualClipEvery=3",
                 "training.gradientSharing.workersPerNode=2", "training.gradientSharing.port=41000",
                 "training.gradientSharing.networkMask=10.0.0.0/16", "training.gradientSharing.controller=",
-                "executor.threads=3", "executor.offHeap=2g").training();
+                "executor.threads=3", "executor.offHeap=2g", "training.localSgd.exchange=aggregate").training();
+        assertEquals(TrainingSettings.EXCHANGE_AGGREGATE, t.localSgdExchange());
         assertEquals(new GradientSharingSettings("target-sparsity", 0.005, 0.01, 0, 3, 2, 41000, "10.0.0.0/16", ""),
                 t.gradientSharing());
         assertEquals(new ExecutorSettings(3, 2 * ExecutorSettings.GIB), t.executor());
@@ -64,6 +66,7 @@ class EngineKnobsTest {
         assertMessage("training.gradientSharing.residualClip", "training.gradientSharing.residualClip=-1");
         assertMessage("training.gradientSharing.workersPerNode", "training.gradientSharing.workersPerNode=-1");
         assertMessage("executor.threads", "executor.threads=-2");
+        assertMessage("training.localSgd.exchange", "training.localSgd.exchange=mpi");
     }
 
     private static void assertMessage(String key, String override) {

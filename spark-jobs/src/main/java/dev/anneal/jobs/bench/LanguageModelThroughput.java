@@ -38,6 +38,19 @@ public final class LanguageModelThroughput {
     }
 
     public static void main(String[] args) {
+        // Spark 3.5 leaves a non-daemon timer thread ("Barrier task timer for barrier() calls.") in a JVM whose tasks
+        // used barrier mode (local-sgd), so the JVM would not end on its own, nor after a failure; bin/anneal's Main
+        // exits likewise.
+        try {
+            run(args);
+        } catch (Throwable e) {
+            e.printStackTrace();
+            System.exit(1);
+        }
+        System.exit(0);
+    }
+
+    private static void run(String[] args) {
         String mode = args[0];
         String corpusPath = args[1];
         int windows = Integer.parseInt(args[2]);

@@ -42,7 +42,7 @@ import java.util.Locale;
  * <p>{@code single} trains with DL4J's own {@code fit}; {@code single-anneal} with {@link ChainTrainer} (both
  * models qualify), as Anneal's local SGD workers train.
  *
- * <p>Usage: {@code TrainingBenchmark mlp|cnn single|single-anneal|parameter-averaging|gradient-sharing|local-sgd FASHION_MNIST_DIR
+ * <p>Usage: {@code TrainingBenchmark mlp|cnn single|single-anneal|parameter-averaging|gradient-sharing|local-sgd|local-sgd-aggregate FASHION_MNIST_DIR
  * EPOCHS SAMPLES TARGET [WORKERS] [AVERAGING_FREQUENCY]}; the master comes from spark-submit, or is
  * {@code local[WORKERS]}.
  */
@@ -70,7 +70,20 @@ public final class TrainingBenchmark {
         };
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
+        // Spark 3.5 leaves a non-daemon timer thread ("Barrier task timer for barrier() calls.") in a JVM whose tasks
+        // used barrier mode (local-sgd), so the JVM would not end on its own, nor after a failure; bin/anneal's Main
+        // exits likewise.
+        try {
+            run(args);
+        } catch (Throwable e) {
+            e.printStackTrace();
+            System.exit(1);
+        }
+        System.exit(0);
+    }
+
+    private static void run(String[] args) throws IOException {
         String modelName = args[0];
         String mode = args[1];
         Path dir = Path.of(args[2]);
@@ -110,9 +123,13 @@ public final class TrainingBenchmark {
                     ? "local[" + workers + "]" : "");
             sc = SparkSetup.context(spark);
             master = sc.master();
+            // local-sgd-aggregate: the local-sgd engine with one Spark job per round instead of its default.
+            boolean aggregate = mode.equals("local-sgd-aggregate");
             training = TrainingSettings.parameterAveraging(epochs, BATCH, LEARNING_RATE, frequency,
-                    workers, 2).with(mode, GradientSharingSettings.loopback()
-                    .withThreshold(GradientSharingSettings.ADAPTIVE, 1e-3));
+                    workers, 2).with(aggregate ? TrainingSettings.LOCAL_SGD : mode, GradientSharingSettings.loopback()
+                    .withThreshold(GradientSharingSettings.ADAPTIVE, 1e-3))
+                    .withLocalSgdExchange(aggregate ? TrainingSettings.EXCHANGE_AGGREGATE
+                            : TrainingSettings.EXCHANGE_AUTO);
             data = sc.parallelize(train, workers).persist(StorageLevel.MEMORY_ONLY());
             data.count();
             engine = TrainingEngines.create(sc, graph, training, 42);

@@ -1,5 +1,7 @@
 package dev.anneal.jobs.engine;
 
+import dev.anneal.core.config.TrainingSettings;
+import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -36,6 +38,10 @@ public final class LocalSgdEngine implements TrainingEngine {
     private static final Logger LOG = LoggerFactory.getLogger(LocalSgdEngine.class);
     /** The call site of the rounds' jobs, which {@link TrafficMeter} counts as model traffic. */
     static final String ROUND_STAGE = TrafficMeter.MODEL_EXCHANGE + ": local-sgd round";
+    /** The call site of a barrier pass's job (its exchange bypasses Spark's task results; counted from the tasks). */
+    static final String PASS_STAGE = TrafficMeter.MODEL_EXCHANGE + ": local-sgd pass (barrier)";
+    /** Under auto, the most workers whose messages the driver relays each round; more use per-round jobs. */
+    static final int AUTO_BARRIER_WORKERS = 8;
 
     private final JavaSparkContext sc;
     private final ComputationGraph network;
@@ -52,6 +58,9 @@ public final class LocalSgdEngine implements TrainingEngine {
     private int workingSource = -1;
     private int[] partitionSizes;
     private double lastScore = Double.NaN;
+    private final boolean barrier;
+    /** Bytes the barrier exchange's messages carried in the current pass, to and from the driver's coordinator. */
+    private long exchangedBytes;
 
     public LocalSgdEngine(JavaSparkContext sc, ComputationGraph network, EngineSettings settings) {
         this(sc, network, settings, true);
@@ -72,6 +81,8 @@ public final class LocalSgdEngine implements TrainingEngine {
         this.steps = settings.training().averagingFrequency();
         this.reshuffle = reshuffle;
         this.passSeeds = new Random(settings.seed());
+        this.barrier = barrier(sc.getConf(), sc.isLocal(), settings.training().localSgdExchange(),
+                LocalSgdRound.State.of(network).arrayBytes(), workers);
         this.model = BroadcastModel.of(sc, network);
         this.bindings = sc.sc().collectionAccumulator("anneal.gpuBindings");
         this.meter = new TrafficMeter(sc.sc());
@@ -81,11 +92,12 @@ public final class LocalSgdEngine implements TrainingEngine {
     public ComputationGraph fitEpoch(JavaRDD<DataSet> minibatches) {
         bindings.reset();
         meter.start();
+        exchangedBytes = 0;
         try {
             JavaRDD<DataSet> pass = working(minibatches);
             return train(pass, reshuffle ? passSeeds.nextLong() : LocalSgdRound.KEEP_ORDER);
         } finally {
-            traffic = meter.stop();
+            traffic = meter.stop().plusResults(exchangedBytes);
         }
     }
 
@@ -100,13 +112,14 @@ public final class LocalSgdEngine implements TrainingEngine {
         }
         bindings.reset();
         meter.start();
+        exchangedBytes = 0;
         release();
         try {
             cache(dealt, -1);
             return train(working, LocalSgdRound.KEEP_ORDER);
         } finally {
             release();
-            traffic = meter.stop();
+            traffic = meter.stop().plusResults(exchangedBytes);
         }
     }
 
@@ -123,16 +136,55 @@ public final class LocalSgdEngine implements TrainingEngine {
         int rounds = (longest + steps - 1) / steps;
         LocalSgdRound.State state = LocalSgdRound.State.of(network);
         GpuBinding binding = new GpuBinding(bindings);
-        long started = System.nanoTime();
-        long fitNanos = 0;
-        long exchangeNanos = 0;
-        long broadcastNanos = 0;
-        long averagingNanos = 0;
-        long slowestTaskNanos = 0;
+        PassTime time = new PassTime();
+        state = barrier ? barrierPass(pass, state, rounds, passSeed, binding, time)
+                : roundJobs(pass, state, rounds, passSeed, binding, time);
+        state.applyTo(network);
+        time.log(workers, barrier);
+        return network;
+    }
+
+    /** A pass as one barrier-mode stage ({@link LocalSgdPass}); the state partition 0 ended it with. */
+    private LocalSgdRound.State barrierPass(JavaRDD<DataSet> pass, LocalSgdRound.State state, int rounds,
+                                            long passSeed, GpuBinding binding, PassTime time) {
+        long b0 = System.nanoTime();
+        Broadcast<LocalSgdRound.State> shipped = sc.broadcast(state);
+        time.broadcastNanos += System.nanoTime() - b0;
+        LocalSgdPass task = new LocalSgdPass(id, model, shipped, rounds, steps, passSeed, binding);
+        sc.setCallSite(PASS_STAGE);
+        List<LocalSgdPass.Result> results;
+        try {
+            results = BarrierStage.run(pass, task);
+        } finally {
+            sc.clearCallSite();
+            shipped.destroy();
+        }
+        LocalSgdRound.State end = null;
+        for (LocalSgdPass.Result r : results) {
+            time.fitNanos += r.fitNanos;
+            time.exchangeNanos += r.exchangeNanos;
+            time.waitNanos += r.waitNanos;
+            time.slowestTaskNanos = Math.max(time.slowestTaskNanos, r.taskNanos);
+            time.rounds = Math.max(time.rounds, r.rounds);
+            exchangedBytes += r.sentBytes + r.receivedBytes;
+            if (r.state != null) {
+                end = r.state;
+                lastScore = r.lastScore;
+            }
+        }
+        if (end == null) {
+            throw new IllegalStateException("the local-sgd pass's partition 0 returned no state");
+        }
+        return end;
+    }
+
+    /** A pass as one Spark job per round ({@link LocalSgdRound}); the last round's mean. */
+    private LocalSgdRound.State roundJobs(JavaRDD<DataSet> pass, LocalSgdRound.State state, int rounds,
+                                          long passSeed, GpuBinding binding, PassTime time) {
         for (int round = 0; round < rounds; round++) {
             long b0 = System.nanoTime();
             Broadcast<LocalSgdRound.State> shipped = sc.broadcast(state);
-            broadcastNanos += System.nanoTime() - b0;
+            time.broadcastNanos += System.nanoTime() - b0;
             LocalSgdRound task = new LocalSgdRound(id, model, shipped, round, steps, passSeed, binding);
             sc.setCallSite(ROUND_STAGE);
             LocalSgdRound.Sum sum;
@@ -149,24 +201,92 @@ public final class LocalSgdEngine implements TrainingEngine {
             }
             long m0 = System.nanoTime();
             state = sum.mean(state.iteration + sum.maxSteps, state.epoch);
-            averagingNanos += System.nanoTime() - m0;
-            fitNanos += sum.fitNanos;
-            exchangeNanos += sum.exchangeNanos;
-            slowestTaskNanos += sum.slowestTaskNanos;
+            time.averagingNanos += System.nanoTime() - m0;
+            time.fitNanos += sum.fitNanos;
+            time.exchangeNanos += sum.exchangeNanos;
+            time.slowestTaskNanos += sum.slowestTaskNanos;
+            time.rounds++;
             lastScore = sum.scoreSum / sum.workers;
         }
-        state.applyTo(network);
-        double wall = (System.nanoTime() - started) / 1e9;
-        // Where a pass's time goes: the share of the workers' time spent fitting is what averaging leaves them.
-        // The rounds' wall time less their slowest tasks is what Spark's job, the broadcast and the results cost.
-        LOG.info("local-sgd pass: {} rounds in {} s, of which the slowest task of each round {} s; workers fitting "
-                        + "{} s, copying parameters and state {} s (per worker: {} % of the wall time fitting); driver "
-                        + "broadcasting {} s, averaging {} s",
-                rounds, String.format("%.2f", wall), String.format("%.2f", slowestTaskNanos / 1e9),
-                String.format("%.2f", fitNanos / 1e9), String.format("%.2f", exchangeNanos / 1e9),
-                String.format("%.0f", 100 * fitNanos / 1e9 / workers / wall),
-                String.format("%.2f", broadcastNanos / 1e9), String.format("%.2f", averagingNanos / 1e9));
-        return network;
+        return state;
+    }
+
+    /** Where a pass's time went, for the line logged after it. */
+    private static final class PassTime {
+        final long started = System.nanoTime();
+        int rounds;
+        long fitNanos;
+        long exchangeNanos;
+        long waitNanos;
+        long broadcastNanos;
+        long averagingNanos;
+        long slowestTaskNanos;
+
+        /**
+         * The share of the workers' time spent fitting is what averaging leaves them. The wall time less the slowest
+         * task(s) is what Spark's job(s), the broadcast and the results cost.
+         */
+        void log(int workers, boolean barrier) {
+            double wall = (System.nanoTime() - started) / 1e9;
+            LOG.info("local-sgd pass: {} rounds in {} s, of which the slowest task{} {} s; workers fitting {} s, "
+                            + "exchanging parameters and state {} s{} (per worker: {} % of the wall time fitting); "
+                            + "driver broadcasting {} s, averaging {} s",
+                    rounds, String.format("%.2f", wall), barrier ? "" : " of each round",
+                    String.format("%.2f", slowestTaskNanos / 1e9), String.format("%.2f", fitNanos / 1e9),
+                    String.format("%.2f", exchangeNanos / 1e9),
+                    barrier ? String.format(", of which waiting in allGather %.2f s", waitNanos / 1e9) : "",
+                    String.format("%.0f", 100 * fitNanos / 1e9 / workers / wall),
+                    String.format("%.2f", broadcastNanos / 1e9), String.format("%.2f", averagingNanos / 1e9));
+        }
+    }
+
+    /**
+     * Whether this engine exchanges through barrier stages: {@code exchange} is barrier, or auto and Spark can run
+     * one here. An explicit barrier that cannot run is refused with the reason.
+     */
+    static boolean barrier(SparkConf conf, boolean local, String exchange, long stateBytes, int workers) {
+        if (TrainingSettings.EXCHANGE_AGGREGATE.equals(exchange)) {
+            return false;
+        }
+        String unavailable = barrierUnavailable(conf, local, stateBytes, workers,
+                TrainingSettings.EXCHANGE_BARRIER.equals(exchange));
+        if (unavailable == null) {
+            LOG.info("local-sgd: {} workers exchange through one barrier stage per pass", workers);
+            return true;
+        }
+        if (TrainingSettings.EXCHANGE_BARRIER.equals(exchange)) {
+            throw new IllegalArgumentException("training.localSgd.exchange is barrier, but " + unavailable
+                    + "; use aggregate (or auto)");
+        }
+        LOG.info("local-sgd: one Spark job per round (training.localSgd.exchange auto: {})", unavailable);
+        return false;
+    }
+
+    /**
+     * Why a barrier exchange cannot (or, under auto, should not) run, or null. Spark refuses barrier stages under
+     * dynamic allocation. On a cluster every worker's message passes through the driver's barrier coordinator, which
+     * sends each worker all of them in one RPC reply: that reply must fit {@code spark.rpc.message.maxSize} (a
+     * message's characters serialize to up to two bytes each), and under auto the driver's relay, which grows with
+     * the square of the workers, is left to the per-round jobs beyond {@link #AUTO_BARRIER_WORKERS} workers.
+     */
+    static String barrierUnavailable(SparkConf conf, boolean local, long stateBytes, int workers, boolean explicit) {
+        if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+            return "Spark's barrier mode does not run under dynamic allocation (spark.dynamicAllocation.enabled)";
+        }
+        if (local) {
+            return null;
+        }
+        long maxSize = conf.getSizeAsMb("spark.rpc.message.maxSize", "128") << 20;
+        long reply = 2L * workers * (stateBytes + LocalSgdPass.HEADER);
+        if (reply > maxSize) {
+            return String.format("an exchange of %d workers' parameters and state (up to %d MB in one reply of the "
+                    + "driver's barrier coordinator) passes spark.rpc.message.maxSize (%d MB)", workers,
+                    reply >> 20, maxSize >> 20);
+        }
+        if (!explicit && workers > AUTO_BARRIER_WORKERS) {
+            return workers + " workers: the driver would relay every worker's message to every worker each round";
+        }
+        return null;
     }
 
     /** The pass's minibatches in {@code workers} partitions, cached executor-side, with each partition's size. */

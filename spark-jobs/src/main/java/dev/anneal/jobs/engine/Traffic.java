@@ -8,7 +8,8 @@ import java.util.Map;
  * on {@code TrafficMeter}.
  *
  * @param broadcastBytes   model broadcast pieces fetched by executors
- * @param resultBytes      serialized results and shuffle bytes of DL4J's aggregation stages
+ * @param resultBytes      serialized results and shuffle bytes of the aggregation stages; for local-sgd's barrier
+ *                         exchange, also its messages' bytes to and from the driver's barrier coordinator
  * @param transportBytes   the gradient-sharing transport's bytes sent and received through the driver
  * @param dataShuffleBytes the minibatches' own shuffle
  */
@@ -19,6 +20,11 @@ public record Traffic(long broadcastBytes, long resultBytes, long transportBytes
     }
 
     public static final Traffic NONE = new Traffic(0, 0, 0, 0);
+
+    /** This traffic with {@code bytes} more results. */
+    public Traffic plusResults(long bytes) {
+        return new Traffic(broadcastBytes, resultBytes + bytes, transportBytes, dataShuffleBytes);
+    }
 
     /** The traffic of two passes together. */
     public Traffic plus(Traffic o) {
