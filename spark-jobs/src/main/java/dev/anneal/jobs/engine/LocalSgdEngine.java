@@ -240,6 +240,18 @@ public final class LocalSgdEngine implements TrainingEngine {
         }
     }
 
+    /** Tasks a local master runs at once: {@code local} 1, {@code local[N]} / {@code local[N,F]} N, {@code *} the cores. */
+    static int localSlots(String master, int taskCpus) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\d+)?])?")
+                .matcher(master.trim());
+        if (!m.matches()) {
+            return Integer.MAX_VALUE;
+        }
+        int cores = m.group(1) == null ? 1 : m.group(1).equals("*") ? Runtime.getRuntime().availableProcessors()
+                : Integer.parseInt(m.group(1));
+        return Math.max(1, cores / Math.max(1, taskCpus));
+    }
+
     /**
      * Whether this engine exchanges through barrier stages: {@code exchange} is barrier, or auto and Spark can run
      * one here. An explicit barrier that cannot run is refused with the reason.
@@ -264,7 +276,8 @@ public final class LocalSgdEngine implements TrainingEngine {
 
     /**
      * Why a barrier exchange cannot (or, under auto, should not) run, or null. Spark refuses barrier stages under
-     * dynamic allocation. On a cluster every worker's message passes through the driver's barrier coordinator, which
+     * dynamic allocation, and runs one only when all its tasks fit the free task slots at once (checked here for local
+     * masters; a cluster's executors may not have registered yet, and Spark's own check retries). On a cluster every worker's message passes through the driver's barrier coordinator, which
      * sends each worker all of them in one RPC reply: that reply must fit {@code spark.rpc.message.maxSize} (a
      * message's characters serialize to up to two bytes each), and under auto the driver's relay, which grows with
      * the square of the workers, is left to the per-round jobs beyond {@link #AUTO_BARRIER_WORKERS} workers.
@@ -274,6 +287,11 @@ public final class LocalSgdEngine implements TrainingEngine {
             return "Spark's barrier mode does not run under dynamic allocation (spark.dynamicAllocation.enabled)";
         }
         if (local) {
+            int slots = localSlots(conf.get("spark.master", "local[*]"), conf.getInt("spark.task.cpus", 1));
+            if (workers > slots) {
+                return String.format("a barrier stage runs all %d workers' tasks at once and %s runs %d at a time",
+                        workers, conf.get("spark.master", "local[*]"), slots);
+            }
             return null;
         }
         long maxSize = conf.getSizeAsMb("spark.rpc.message.maxSize", "128") << 20;

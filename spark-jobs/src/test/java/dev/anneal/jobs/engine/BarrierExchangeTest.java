@@ -98,11 +98,20 @@ class BarrierExchangeTest {
     @Test
     void autoUsesBarrierInLocalModeAndOnSmallClustersAndFallsBackElsewhere() {
         SparkConf conf = new SparkConf(false);
-        assertNull(LocalSgdEngine.barrierUnavailable(conf, true, STATE, 64, false), "local mode");
+        assertNull(LocalSgdEngine.barrierUnavailable(new SparkConf(false).set("spark.master", "local[64]"), true,
+                STATE, 64, false), "local mode, a slot for each worker");
         assertNull(LocalSgdEngine.barrierUnavailable(conf, false, STATE, 2, false), "two workers on a cluster");
         String many = LocalSgdEngine.barrierUnavailable(conf, false, STATE, 9, false);
         assertTrue(many != null && many.contains("9 workers"), many);
         assertNull(LocalSgdEngine.barrierUnavailable(conf, false, STATE, 9, true), "asked for explicitly");
+
+        String crowded = LocalSgdEngine.barrierUnavailable(new SparkConf(false).set("spark.master", "local[2]"),
+                true, STATE, 3, true);
+        assertTrue(crowded != null && crowded.contains("all 3 workers' tasks at once and local[2] runs 2"), crowded);
+        assertEquals(1, LocalSgdEngine.localSlots("local", 1));
+        assertEquals(4, LocalSgdEngine.localSlots("local[4,2]", 1));
+        assertEquals(2, LocalSgdEngine.localSlots("local[4]", 2));
+        assertEquals(Runtime.getRuntime().availableProcessors(), LocalSgdEngine.localSlots("local[*]", 1));
 
         String dynamic = LocalSgdEngine.barrierUnavailable(new SparkConf(false)
                 .set("spark.dynamicAllocation.enabled", "true"), true, STATE, 2, false);
@@ -123,6 +132,7 @@ class BarrierExchangeTest {
                 + "run under dynamic allocation"), e.getMessage());
         assertFalse(LocalSgdEngine.barrier(dynamic, false, TrainingSettings.EXCHANGE_AUTO, STATE, 2));
         assertFalse(LocalSgdEngine.barrier(new SparkConf(false), true, TrainingSettings.EXCHANGE_AGGREGATE, STATE, 2));
-        assertTrue(LocalSgdEngine.barrier(new SparkConf(false), true, TrainingSettings.EXCHANGE_AUTO, STATE, 2));
+        assertTrue(LocalSgdEngine.barrier(new SparkConf(false).set("spark.master", "local[2]"), true,
+                TrainingSettings.EXCHANGE_AUTO, STATE, 2));
     }
 }
