@@ -71,16 +71,7 @@ public final class TrainingBenchmark {
     }
 
     public static void main(String[] args) {
-        // Spark 3.5 leaves a non-daemon timer thread ("Barrier task timer for barrier() calls.") in a JVM whose tasks
-        // used barrier mode (local-sgd), so the JVM would not end on its own, nor after a failure; bin/anneal's Main
-        // exits likewise.
-        try {
-            run(args);
-        } catch (Throwable e) {
-            e.printStackTrace();
-            System.exit(1);
-        }
-        System.exit(0);
+        BenchMain.exitAfter(TrainingBenchmark::run, args);
     }
 
     private static void run(String[] args) throws IOException {
