@@ -208,6 +208,48 @@ class LocalSgdEngineTest {
     }
 
     /**
+     * The sparse exchange (density 0.1): two workers learn (in 16 rounds less far than averaging whole networks:
+     * most of each change waits in the residuals; the benchmark's MLP measures how far at scale), a seed repeats a
+     * run exactly, and each round moves a tenth of the entries at about 3 bytes each instead of 12 bytes
+     * per parameter; at the end of a pass only the parameters come back.
+     */
+    @Test
+    void aSparseExchangeLearnsRepeatsARunAndMovesAFractionOfTheBytes() {
+        JavaSparkContext sc = SPARK.context();
+        List<DataSet> minibatches = data(16, 5);
+        JavaRDD<DataSet> rdd = sc.parallelize(minibatches, 2);
+        double untrained = LanguageModelLoss.of(sc, SPEC.build(3, new Adam(0.02), DataType.FLOAT), rdd).nats();
+        double[] losses = new double[3];
+        long[] bytes = new long[3];
+        long parameters = 0;
+        for (int run = 0; run < 3; run++) {
+            ComputationGraph graph = SPEC.build(3, new Adam(0.02), DataType.FLOAT);
+            parameters = graph.numParams();
+            TrainingSettings training = settings(2, 2).withLocalSgdDensity(run == 0 ? 1.0 : 0.1);
+            try (TrainingEngine engine = TrainingEngines.create(sc, graph, training, 3)) {
+                for (int e = 0; e < 4; e++) {
+                    graph = engine.fitEpoch(rdd);
+                }
+                bytes[run] = engine.lastTraffic().resultBytes();
+            }
+            losses[run] = LanguageModelLoss.of(sc, graph, rdd).nats();
+        }
+        System.out.printf("loss per token: untrained %.4f, dense %.4f, sparse 0.1 %.4f then %.4f; bytes in the last "
+                + "pass: dense %d, sparse %d%n", untrained, losses[0], losses[1], losses[2], bytes[0], bytes[1]);
+        assertTrue(losses[1] < untrained * 0.4, "the sparse exchange learns: " + losses[1] + " vs " + untrained);
+        assertEquals(losses[1], losses[2], 0.0, "the same seed and data repeat a run exactly");
+        // 8 minibatches a worker, every 2: 4 rounds; each worker sends one message and receives two per round.
+        long entries = Math.round(0.1 * parameters);
+        double perRound = 2 * 3 * (entries * 3.0 + 20);
+        double expected = 4 * perRound + 4.0 * parameters;
+        assertTrue(bytes[1] >= 4 * 2 * 3 * (entries * 3 + 20) + 4 * parameters
+                        && bytes[1] < expected * 1.3,
+                "4 rounds of 6 messages of 3+ bytes per entry and the parameters: " + bytes[1] + " vs " + expected);
+        assertTrue(bytes[1] * 10 < bytes[0], "a tenth of the dense exchange's bytes or less: " + bytes[1] + " vs "
+                + bytes[0]);
+    }
+
+    /**
      * The two exchanges compute the same mean: two workers with Adam over two passes, on dealt passes of unequal
      * shares (6 and 5 minibatches, averaging every 5: in the second round one worker has nothing to fit) and on
      * passes the engine deals and reorders, end bit for bit alike, with the same step count and training loss.

@@ -18,10 +18,14 @@ import java.util.List;
  * @param progressSeconds    seconds between two progress lines within an epoch; 0 = one line per epoch only
  * @param localSgdExchange   how the local-sgd engine's workers exchange: {@link #EXCHANGE_AUTO}, {@link
  *                           #EXCHANGE_BARRIER} or {@link #EXCHANGE_AGGREGATE}
+ * @param localSgdDensity    the share of the parameters each local-sgd worker sends per round: 1 sends all of them
+ *                           and Adam's state (the mean of the workers' networks); below 1, the largest entries of
+ *                           its parameter change, the rest kept for later rounds (a sparse exchange)
  */
 public record TrainingSettings(String engine, int epochs, int batchSize, double learningRate, int averagingFrequency,
                                int workers, int prefetch, GradientSharingSettings gradientSharing,
-                               ExecutorSettings executor, int progressSeconds, String localSgdExchange) {
+                               ExecutorSettings executor, int progressSeconds, String localSgdExchange,
+                               double localSgdDensity) {
     /** Default of {@code progress.intervalSeconds}. */
     public static final int PROGRESS_SECONDS = 60;
 
@@ -42,7 +46,7 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                                                       int averagingFrequency, int workers, int prefetch) {
         return new TrainingSettings(PARAMETER_AVERAGING, epochs, batchSize, learningRate, averagingFrequency, workers,
                 prefetch, GradientSharingSettings.loopback(), ExecutorSettings.defaults(), PROGRESS_SECONDS,
-                EXCHANGE_AUTO);
+                EXCHANGE_AUTO, 1.0);
     }
 
     public TrainingSettings {
@@ -60,6 +64,14 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
             throw new ConfigException("training.localSgd.exchange must be one of " + EXCHANGES + ", got '"
                     + localSgdExchange + "'");
         }
+        if (!(localSgdDensity > 0 && localSgdDensity <= 1)) {
+            throw new ConfigException("training.localSgd.density must be above 0 and at most 1, got "
+                    + localSgdDensity);
+        }
+        if (localSgdDensity < 1 && EXCHANGE_AGGREGATE.equals(localSgdExchange)) {
+            throw new ConfigException("training.localSgd.density " + localSgdDensity + " needs the barrier exchange "
+                    + "(training.localSgd.exchange barrier or auto); aggregate averages whole networks");
+        }
         java.util.Objects.requireNonNull(gradientSharing, "gradientSharing");
         java.util.Objects.requireNonNull(executor, "executor");
     }
@@ -67,13 +79,19 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
     /** The same settings with another engine and gradient-sharing knobs. */
     public TrainingSettings with(String newEngine, GradientSharingSettings sharing) {
         return new TrainingSettings(newEngine, epochs, batchSize, learningRate, averagingFrequency, workers, prefetch,
-                sharing, executor, progressSeconds, localSgdExchange);
+                sharing, executor, progressSeconds, localSgdExchange, localSgdDensity);
     }
 
     /** The same settings with the local-sgd engine's exchange {@code exchange}. */
     public TrainingSettings withLocalSgdExchange(String exchange) {
         return new TrainingSettings(engine, epochs, batchSize, learningRate, averagingFrequency, workers, prefetch,
-                gradientSharing, executor, progressSeconds, exchange);
+                gradientSharing, executor, progressSeconds, exchange, localSgdDensity);
+    }
+
+    /** The same settings with the local-sgd engine's density {@code density} (1 = dense averaging). */
+    public TrainingSettings withLocalSgdDensity(double density) {
+        return new TrainingSettings(engine, epochs, batchSize, learningRate, averagingFrequency, workers, prefetch,
+                gradientSharing, executor, progressSeconds, localSgdExchange, density);
     }
 
     /** The {@code training.*} and {@code executor.*} keys with the given job's defaults. */
@@ -103,6 +121,13 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                         + "compute the same mean. auto picks barrier unless dynamic allocation is on, or, on a "
                         + "cluster, the exchange would pass spark.rpc.message.maxSize or more than 8 workers train "
                         + "(the driver relays every worker's message to every worker)."));
+        fields.add(ConfigField.decimal("training.localSgd.density", 1.0,
+                "Share of the parameters each local-sgd worker sends per round. 1 averages the whole networks "
+                        + "(parameters and Adam's state). Below 1 (barrier exchange only) each worker sends the "
+                        + "largest entries of its parameter change as index/value pairs, keeps what it did not send "
+                        + "for later rounds (error feedback), and keeps its own Adam state; every worker adds the "
+                        + "mean of the sent changes. 0.02 every 20 minibatches moves about 1/100 of "
+                        + "parameter-averaging's bytes (docs/ENGINES.md)."));
         fields.addAll(GradientSharingSettings.fields());
         fields.addAll(ExecutorSettings.fields());
         fields.add(ConfigField.integer("progress.intervalSeconds", PROGRESS_SECONDS,
@@ -117,6 +142,6 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                 v.integer("training.averagingFrequency"), v.integer("training.workers"),
                 v.integer("training.prefetch"), GradientSharingSettings.from(v),
                 ExecutorSettings.from(v), v.integer("progress.intervalSeconds"),
-                v.string("training.localSgd.exchange"));
+                v.string("training.localSgd.exchange"), v.decimal("training.localSgd.density"));
     }
 }

@@ -24,6 +24,7 @@ class EngineKnobsTest {
         assertEquals(GradientSharingSettings.loopback(), t.gradientSharing());
         assertEquals(ExecutorSettings.defaults(), t.executor());
         assertEquals(TrainingSettings.EXCHANGE_AUTO, t.localSgdExchange());
+        assertEquals(1.0, t.localSgdDensity(), "local-sgd averages whole networks unless told otherwise");
         assertEquals(1, t.executor().threadsFor(1), "one native thread per single-core task");
         assertEquals(4, t.executor().threadsFor(4), "a task holding 4 cores gets 4 threads");
         assertEquals(ExecutorSettings.GIB, t.executor().offHeapFor(ExecutorSettings.GIB),
@@ -67,6 +68,18 @@ class EngineKnobsTest {
         assertMessage("training.gradientSharing.workersPerNode", "training.gradientSharing.workersPerNode=-1");
         assertMessage("executor.threads", "executor.threads=-2");
         assertMessage("training.localSgd.exchange", "training.localSgd.exchange=mpi");
+        assertMessage("training.localSgd.density", "training.localSgd.density=0");
+        assertMessage("training.localSgd.density", "training.localSgd.density=1.5");
+    }
+
+    @Test
+    void aSparseExchangeIsSetByItsDensityAndNeedsTheBarrierExchange() {
+        TrainingSettings t = load("training.engine=local-sgd", "training.localSgd.density=0.02").training();
+        assertEquals(0.02, t.localSgdDensity());
+        ConfigException e = assertThrows(ConfigException.class, () -> load("training.engine=local-sgd",
+                "training.localSgd.density=0.02", "training.localSgd.exchange=aggregate"));
+        assertTrue(e.getMessage().contains("training.localSgd.density 0.02 needs the barrier exchange"),
+                e.getMessage());
     }
 
     private static void assertMessage(String key, String override) {

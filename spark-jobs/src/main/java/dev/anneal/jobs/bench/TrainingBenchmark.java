@@ -42,8 +42,9 @@ import java.util.Locale;
  * <p>{@code single} trains with DL4J's own {@code fit}; {@code single-anneal} with {@link ChainTrainer} (both
  * models qualify), as Anneal's local SGD workers train.
  *
- * <p>Usage: {@code TrainingBenchmark mlp|cnn single|single-anneal|parameter-averaging|gradient-sharing|local-sgd|local-sgd-aggregate FASHION_MNIST_DIR
- * EPOCHS SAMPLES TARGET [WORKERS] [AVERAGING_FREQUENCY]}; the master comes from spark-submit, or is
+ * <p>Usage: {@code TrainingBenchmark mlp|cnn single|single-anneal|parameter-averaging|gradient-sharing|local-sgd|local-sgd-aggregate|local-sgd-sparse
+ * FASHION_MNIST_DIR EPOCHS SAMPLES TARGET [WORKERS] [AVERAGING_FREQUENCY] [DENSITY]}; {@code local-sgd-sparse} is
+ * local-sgd with {@code training.localSgd.density} DENSITY (default 0.02); the master comes from spark-submit, or is
  * {@code local[WORKERS]}.
  */
 public final class TrainingBenchmark {
@@ -83,6 +84,7 @@ public final class TrainingBenchmark {
         double target = Double.parseDouble(args[5]);
         int workers = args.length > 6 ? Integer.parseInt(args[6]) : 2;
         int frequency = args.length > 7 ? Integer.parseInt(args[7]) : 5;
+        double density = mode.equals("local-sgd-sparse") ? (args.length > 8 ? Double.parseDouble(args[8]) : 0.02) : 1;
 
         List<DataSet> all = EngineBenchmark.minibatches(dir.resolve("train-images-idx3-ubyte.gz"),
                 dir.resolve("train-labels-idx1-ubyte.gz"), BATCH);
@@ -115,12 +117,15 @@ public final class TrainingBenchmark {
             sc = SparkSetup.context(spark);
             master = sc.master();
             // local-sgd-aggregate: the local-sgd engine with one Spark job per round instead of its default.
+            // local-sgd-sparse: the local-sgd engine with training.localSgd.density below 1.
             boolean aggregate = mode.equals("local-sgd-aggregate");
+            String engineName = aggregate || mode.equals("local-sgd-sparse") ? TrainingSettings.LOCAL_SGD : mode;
             training = TrainingSettings.parameterAveraging(epochs, BATCH, LEARNING_RATE, frequency,
-                    workers, 2).with(aggregate ? TrainingSettings.LOCAL_SGD : mode, GradientSharingSettings.loopback()
+                    workers, 2).with(engineName, GradientSharingSettings.loopback()
                     .withThreshold(GradientSharingSettings.ADAPTIVE, 1e-3))
                     .withLocalSgdExchange(aggregate ? TrainingSettings.EXCHANGE_AGGREGATE
-                            : TrainingSettings.EXCHANGE_AUTO);
+                            : TrainingSettings.EXCHANGE_AUTO)
+                    .withLocalSgdDensity(density);
             data = sc.parallelize(train, workers).persist(StorageLevel.MEMORY_ONLY());
             data.count();
             engine = TrainingEngines.create(sc, graph, training, 42);
@@ -191,13 +196,13 @@ public final class TrainingBenchmark {
             engine.close();
         }
         System.out.printf(Locale.ROOT, "RESULT {\"model\":\"%s\",\"mode\":\"%s\",\"threads\":\"%s\",\"master\":\"%s\","
-                        + "\"workers\":%d,\"averagingFrequency\":%d,\"epochs\":%d,\"samples\":%d,\"parameters\":%d,"
+                        + "\"workers\":%d,\"averagingFrequency\":%d,\"density\":%s,\"epochs\":%d,\"samples\":%d,\"parameters\":%d,"
                         + "\"samplesPerSecond\":%s,\"testAccuracy\":%s,\"target\":%s,\"secondsToTarget\":%s,"
                         + "\"trainSeconds\":%.3f,\"warmUpSeconds\":%.3f,\"warmUpPasses\":%d,\"jitQuiet\":%s,"
                         + "\"firstPassSeconds\":%.3f,"
                         + "\"bytesPerIteration\":%s}%n", modelName, mode,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"), master,
-                singleJvm ? 1 : workers, frequency, epochs, trained, graph.numParams(), rates, accuracies,
+                singleJvm ? 1 : workers, frequency, density, epochs, trained, graph.numParams(), rates, accuracies,
                 target, Double.isNaN(toTarget) ? "null" : String.format(Locale.ROOT, "%.3f", toTarget), trainSeconds,
                 warmUpSeconds, warmUpPasses, jitQuiet, firstPassSeconds, bytesPerIteration);
         if (spark != null) {

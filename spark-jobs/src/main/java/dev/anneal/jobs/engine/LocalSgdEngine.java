@@ -59,6 +59,10 @@ public final class LocalSgdEngine implements TrainingEngine {
     private int[] partitionSizes;
     private double lastScore = Double.NaN;
     private final boolean barrier;
+    /** {@code training.localSgd.density}: below 1, the sparse exchange ({@link SparseDelta}). */
+    private final double density;
+    /** Passes trained so far, which key the sparse exchange's residuals. */
+    private int passes;
     /** Bytes the barrier exchange's messages carried in the current pass, to and from the driver's coordinator. */
     private long exchangedBytes;
 
@@ -81,8 +85,17 @@ public final class LocalSgdEngine implements TrainingEngine {
         this.steps = settings.training().averagingFrequency();
         this.reshuffle = reshuffle;
         this.passSeeds = new Random(settings.seed());
+        this.density = settings.training().localSgdDensity();
         this.barrier = barrier(sc.getConf(), sc.isLocal(), settings.training().localSgdExchange(),
                 LocalSgdRound.State.of(network).arrayBytes(), workers);
+        if (density < 1 && !barrier) {
+            throw new IllegalArgumentException("training.localSgd.density " + density + " needs the barrier exchange,"
+                    + " which cannot run here; use density 1");
+        }
+        if (density < 1) {
+            LOG.info("local-sgd: sparse exchange, each worker sends {} of {} parameter changes per round",
+                    SparseDelta.entries(density, network.numParams()), network.numParams());
+        }
         this.model = BroadcastModel.of(sc, network);
         this.bindings = sc.sc().collectionAccumulator("anneal.gpuBindings");
         this.meter = new TrafficMeter(sc.sc());
@@ -150,7 +163,7 @@ public final class LocalSgdEngine implements TrainingEngine {
         long b0 = System.nanoTime();
         Broadcast<LocalSgdRound.State> shipped = sc.broadcast(state);
         time.broadcastNanos += System.nanoTime() - b0;
-        LocalSgdPass task = new LocalSgdPass(id, model, shipped, rounds, steps, passSeed, binding);
+        LocalSgdPass task = new LocalSgdPass(id, model, shipped, rounds, steps, passSeed, binding, density, passes++);
         sc.setCallSite(PASS_STAGE);
         List<LocalSgdPass.Result> results;
         try {
@@ -383,5 +396,6 @@ public final class LocalSgdEngine implements TrainingEngine {
         meter.close();
         model.destroy();
         WorkerNetworks.forget(id);
+        SparseDelta.forget(id);
     }
 }

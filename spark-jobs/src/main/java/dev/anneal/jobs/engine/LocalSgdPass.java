@@ -41,9 +41,13 @@ final class LocalSgdPass implements Serializable {
     private final int steps;
     private final long passSeed;
     private final GpuBinding binding;
+    /** Below 1: the {@link SparseDelta} exchange, each message this share of the parameters. */
+    private final double density;
+    /** The engine's pass number, which keys the sparse exchange's residuals. */
+    private final int pass;
 
     LocalSgdPass(String engine, BroadcastModel model, Broadcast<LocalSgdRound.State> state, int rounds, int steps,
-                 long passSeed, GpuBinding binding) {
+                 long passSeed, GpuBinding binding, double density, int pass) {
         this.engine = engine;
         this.model = model;
         this.state = state;
@@ -51,6 +55,8 @@ final class LocalSgdPass implements Serializable {
         this.steps = steps;
         this.passSeed = passSeed;
         this.binding = binding;
+        this.density = density;
+        this.pass = pass;
     }
 
     /** What a task reports: timings and bytes, and (partition 0 only) the state every task ended the pass with. */
@@ -83,7 +89,17 @@ final class LocalSgdPass implements Serializable {
         LocalSgdRound.State start = state.value();
         start.applyTo(network);
         int iteration = start.iteration;
-        Mean mean = new Mean(start.params.length, start.updater.length);
+        SparseDelta sparse = null;
+        if (density < 1) {
+            SparseDelta.Left left = SparseDelta.leftFor(engine, partition, pass, start.params.length);
+            INDArray view = network.getUpdater().getStateViewArray();
+            if (left.updater() != null && view != null && left.updater().length == view.length()) {
+                Mean.write(left.updater(), view);
+            }
+            sparse = new SparseDelta(start.params.clone(), left.residual(),
+                    SparseDelta.entries(density, start.params.length));
+        }
+        Mean mean = sparse == null ? new Mean(start.params.length, start.updater.length) : null;
         result.exchangeNanos += System.nanoTime() - t0;
         ChainTrainer dense = worker.trainer();
         for (int round = 0; round < rounds; round++) {
@@ -99,14 +115,29 @@ final class LocalSgdPass implements Serializable {
             }
             long f1 = System.nanoTime();
             result.fitNanos += f1 - f0;
-            String message = from < to ? encode(network, to - from, network.score()) : "";
+            String message = from >= to ? "" : sparse != null ? sparse.encode(network.params(), to - from,
+                    network.score()) : encode(network, to - from, network.score());
             long w0 = System.nanoTime();
             String[] messages = BarrierExchange.allGather(context, message);
             result.waitNanos += System.nanoTime() - w0;
             result.sentBytes += message.length();
-            mean.clear();
             for (String m : messages) {
                 result.receivedBytes += m.length();
+            }
+            if (sparse != null) {
+                SparseDelta.Round gathered = sparse.apply(messages, network);
+                if (gathered.workers == 0) {
+                    break;
+                }
+                iteration += gathered.maxSteps;
+                network.getConfiguration().setIterationCount(iteration);
+                result.lastScore = gathered.scoreSum / gathered.workers;
+                result.rounds++;
+                result.exchangeNanos += System.nanoTime() - f1;
+                continue;
+            }
+            mean.clear();
+            for (String m : messages) {
                 if (!m.isEmpty()) {
                     mean.add(m);
                 }
@@ -120,8 +151,15 @@ final class LocalSgdPass implements Serializable {
             result.rounds++;
             result.exchangeNanos += System.nanoTime() - f1;
         }
+        if (sparse != null) {
+            INDArray view = network.getUpdater().getStateViewArray();
+            SparseDelta.keep(engine, partition, pass, new SparseDelta.Left(sparse.residual,
+                    view == null ? new float[0] : NativeFloats.floats(view)));
+        }
         if (partition == 0) {
-            result.state = LocalSgdRound.State.of(network);
+            // The sparse exchange's workers keep their own Adam state: the driver gets the parameters only.
+            result.state = sparse == null ? LocalSgdRound.State.of(network)
+                    : LocalSgdRound.State.parametersOf(network);
         }
         WorkerNetworks.give(engine, worker);
         result.taskNanos = System.nanoTime() - started;
@@ -233,7 +271,7 @@ final class LocalSgdPass implements Serializable {
             network.getConfiguration().setIterationCount(iteration);
         }
 
-        private static void write(float[] values, INDArray into) {
+        static void write(float[] values, INDArray into) {
             if (NativeFloats.dense(into)) {
                 NativeFloats.write(values, into);
             } else {

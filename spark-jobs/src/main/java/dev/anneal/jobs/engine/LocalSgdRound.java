@@ -120,7 +120,13 @@ final class LocalSgdRound implements Serializable {
                     network.getConfiguration().getIterationCount(), network.getConfiguration().getEpochCount());
         }
 
-        /** Sets {@code network}'s parameters, updater state and counts to these. */
+        /** {@code network}'s parameters and counts, without its updater state (which {@link #applyTo} then keeps). */
+        static State parametersOf(ComputationGraph network) {
+            return new State(floats(network.params()), new float[0], network.getConfiguration().getIterationCount(),
+                    network.getConfiguration().getEpochCount());
+        }
+
+        /** Sets {@code network}'s parameters, updater state (where this holds one) and counts to these. */
         void applyTo(ComputationGraph network) {
             network.setParams(array(params, network.params().shape()));
             INDArray view = network.getUpdater().getStateViewArray();

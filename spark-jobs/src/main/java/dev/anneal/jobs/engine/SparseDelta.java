@@ -1,0 +1,295 @@
+package dev.anneal.jobs.engine;
+
+import dev.anneal.core.net.NativeFloats;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One worker's side of local SGD's sparse exchange ({@code training.localSgd.density} below 1): top-k sparsification
+ * with error feedback (Stich et al. 2018, "Sparsified SGD with memory"; with local steps, Basu et al. 2019,
+ * "Qsparse-local-SGD").
+ *
+ * <p>Every worker starts a round from the same parameters, the base. After its local steps it adds what it left
+ * unsent in earlier rounds (the residual) to its change from the base, sends the {@code k} entries of that sum with
+ * the largest magnitude as index/value pairs, and keeps the rest as its new residual. Every worker then adds the mean
+ * of all workers' sent entries to the base, message by message in partition order, so all hold the same parameters
+ * to the bit. Adam's state is not exchanged: each worker's stays its own.
+ *
+ * <p>A worker's residual and Adam state outlive its pass: they are kept in the executor's JVM for the next pass of
+ * the same partition, and only the parameters go back to the driver at the end of a pass. A pass reads what its
+ * previous pass left and never changes it, so a retried pass starts from the same. Where that is not in this JVM
+ * (the partition ran on another executor last pass), the worker starts from no residual and the pass's broadcast
+ * Adam state, and logs it: what it had not sent is lost, nothing else. The driver's network thus holds the workers'
+ * parameters after every pass but keeps the Adam state it started with.
+ */
+final class SparseDelta {
+    private static final Logger LOG = LoggerFactory.getLogger(SparseDelta.class);
+    /** Bytes of a message's header: steps (int), score (double), parameters (int), entries (int). */
+    static final int HEADER = 4 + 8 + 4 + 4;
+    /** Per engine, per partition: the residual each of its last two passes left. */
+    private static final Map<String, Map<Integer, Kept>> RESIDUALS = new ConcurrentHashMap<>();
+
+    final float[] base;
+    final float[] residual;
+    private final int k;
+    private final float[] change;
+    private final int[] histogram = new int[1 << 16];
+    private final int[] indices;
+    private final float[] values;
+
+    /**
+     * @param base     the round's starting parameters, taken over (the same on every worker)
+     * @param residual what this worker has not sent yet, taken over
+     * @param k        entries each message carries
+     */
+    SparseDelta(float[] base, float[] residual, int k) {
+        if (residual.length != base.length) {
+            throw new IllegalArgumentException("a residual of " + residual.length + " values for " + base.length
+                    + " parameters");
+        }
+        this.base = base;
+        this.residual = residual;
+        this.k = Math.max(1, Math.min(k, base.length));
+        this.change = new float[base.length];
+        this.indices = new int[this.k];
+        this.values = new float[this.k];
+    }
+
+    /** Entries per message for {@code density} of {@code parameters}: at least one. */
+    static int entries(double density, long parameters) {
+        return (int) Math.max(1, Math.min(parameters, Math.round(density * parameters)));
+    }
+
+    /**
+     * This worker's message after a round of {@code steps} steps ending at {@code params}: the header, then the sent
+     * entries' values as bfloat16 (2 bytes each) and their indices as the gaps between them in unsigned LEB128 (one
+     * byte for a gap under 128), little-endian, one byte per character (ISO-8859-1). The residual becomes what was
+     * not sent, including what rounding the sent values to bfloat16 left off.
+     */
+    String encode(INDArray params, int steps, double score) {
+        float[] d = NativeFloats.dense(params) ? NativeFloats.read(params, change) : copy(params);
+        for (int i = 0; i < d.length; i++) {
+            d[i] = d[i] - base[i] + residual[i];
+        }
+        int taken = select(d);
+        System.arraycopy(d, 0, residual, 0, d.length);
+        byte[] bytes = new byte[HEADER + 2 * taken + 5 * taken];
+        ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.putInt(steps).putDouble(score).putInt(base.length).putInt(taken);
+        for (int j = 0; j < taken; j++) {
+            short rounded = bfloat16(values[j]);
+            buffer.putShort(rounded);
+            residual[indices[j]] -= widen(rounded);
+        }
+        int previous = -1;
+        for (int j = 0; j < taken; j++) {
+            int gap = indices[j] - previous - 1;
+            previous = indices[j];
+            while ((gap & ~0x7f) != 0) {
+                buffer.put((byte) (gap & 0x7f | 0x80));
+                gap >>>= 7;
+            }
+            buffer.put((byte) gap);
+        }
+        return new String(bytes, 0, buffer.position(), StandardCharsets.ISO_8859_1);
+    }
+
+    /** {@code v} rounded to the nearest bfloat16 (ties to even): a float32's upper 16 bits. */
+    static short bfloat16(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        return (short) ((bits + 0x7fff + (bits >>> 16 & 1)) >>> 16);
+    }
+
+    static float widen(short bfloat16) {
+        return Float.intBitsToFloat(bfloat16 << 16);
+    }
+
+    private float[] copy(INDArray params) {
+        float[] all = params.toFloatVector();
+        System.arraycopy(all, 0, change, 0, change.length);
+        return change;
+    }
+
+    /**
+     * Puts the {@code k} entries of {@code d} with the largest magnitude into {@code indices} / {@code values} in
+     * index order; among equal magnitudes the lower indices. A radix select on the magnitudes' bits (for
+     * non-negative floats their order as ints): a histogram of the upper 16 bits finds the bucket that holds the
+     * k-th largest, a second of the lower 16 bits within it the exact threshold. Returns how many were taken.
+     */
+    int select(float[] d) {
+        int n = d.length;
+        if (k >= n) {
+            for (int i = 0; i < n; i++) {
+                indices[i] = i;
+                values[i] = d[i];
+            }
+            return n;
+        }
+        Arrays.fill(histogram, 0);
+        for (float v : d) {
+            histogram[(Float.floatToRawIntBits(v) & 0x7fffffff) >>> 16]++;
+        }
+        int above = 0;
+        int high = histogram.length - 1;
+        while (above + histogram[high] < k) {
+            above += histogram[high--];
+        }
+        Arrays.fill(histogram, 0);
+        for (float v : d) {
+            int bits = Float.floatToRawIntBits(v) & 0x7fffffff;
+            if (bits >>> 16 == high) {
+                histogram[bits & 0xffff]++;
+            }
+        }
+        int low = histogram.length - 1;
+        while (above + histogram[low] < k) {
+            above += histogram[low--];
+        }
+        int threshold = high << 16 | low;
+        int ties = k - above;
+        int taken = 0;
+        for (int i = 0; i < n; i++) {
+            int bits = Float.floatToRawIntBits(d[i]) & 0x7fffffff;
+            if (bits > threshold || (bits == threshold && ties-- > 0)) {
+                indices[taken] = i;
+                values[taken++] = d[i];
+            }
+        }
+        return taken;
+    }
+
+    /** What the workers' messages of one round said besides their entries. */
+    static final class Round {
+        int workers;
+        int maxSteps;
+        double scoreSum;
+    }
+
+    /**
+     * Adds the mean of the workers' messages (empty ones are workers that had nothing left to fit) to the base and
+     * writes it into {@code network}'s parameters.
+     */
+    Round apply(String[] messages, ComputationGraph network) {
+        Round round = new Round();
+        for (String m : messages) {
+            round.workers += m.isEmpty() ? 0 : 1;
+        }
+        if (round.workers == 0) {
+            return round;
+        }
+        float scale = 1f / round.workers;
+        for (String m : messages) {
+            if (m.isEmpty()) {
+                continue;
+            }
+            ByteBuffer bytes = ByteBuffer.wrap(m.getBytes(StandardCharsets.ISO_8859_1)).order(ByteOrder.LITTLE_ENDIAN);
+            int steps = bytes.getInt();
+            double score = bytes.getDouble();
+            int n = bytes.getInt();
+            int taken = bytes.getInt();
+            if (n != base.length || taken < 0 || bytes.remaining() < 3L * taken) {
+                throw new IllegalStateException("a sparse local-sgd message for " + n + " parameters holds " + taken
+                        + " entries in " + bytes.remaining() + " bytes; this worker's network has " + base.length
+                        + " parameters: all workers must train the same network");
+            }
+            int valuesAt = HEADER;
+            bytes.position(HEADER + 2 * taken);
+            int index = -1;
+            for (int j = 0; j < taken; j++) {
+                int gap = 0;
+                for (int shift = 0; ; shift += 7) {
+                    byte b = bytes.get();
+                    gap |= (b & 0x7f) << shift;
+                    if (b >= 0) {
+                        break;
+                    }
+                }
+                index += gap + 1;
+                if (index < 0 || index >= n) {
+                    throw new IllegalStateException("a sparse local-sgd message names parameter " + index + " of "
+                            + n);
+                }
+                base[index] += widen(bytes.getShort(valuesAt + 2 * j)) * scale;
+            }
+            if (bytes.hasRemaining()) {
+                throw new IllegalStateException("a sparse local-sgd message has " + bytes.remaining()
+                        + " bytes after its " + taken + " entries");
+            }
+            round.maxSteps = Math.max(round.maxSteps, steps);
+            round.scoreSum += score;
+        }
+        INDArray params = network.params();
+        if (NativeFloats.dense(params)) {
+            NativeFloats.write(base, params);
+        } else {
+            params.assign(NativeFloats.array(base, params.shape()));
+        }
+        return round;
+    }
+
+    /** What a partition's pass left for its next pass: the residual and the worker's Adam state. */
+    record Left(float[] residual, float[] updater) {
+    }
+
+    /**
+     * What pass {@code pass} of {@code partition} starts from: copies of what pass {@code pass - 1} left in this JVM,
+     * or a zero residual and no updater state (the pass's broadcast one then stands).
+     */
+    static Left leftFor(String engine, int partition, int pass, int parameters) {
+        Map<Integer, Kept> kept = RESIDUALS.get(engine);
+        Kept previous = kept == null ? null : kept.get(partition);
+        Left left = previous == null ? null : previous.left(pass - 1);
+        if (left != null && left.residual.length == parameters) {
+            return new Left(left.residual.clone(), left.updater.clone());
+        }
+        if (pass > 0) {
+            LOG.warn("sparse local-sgd: no residual of pass {} of partition {} in this executor (it ran elsewhere); "
+                    + "the worker starts from none and the pass's broadcast Adam state, and what it had not sent is "
+                    + "lost", pass - 1, partition);
+        }
+        return new Left(new float[parameters], null);
+    }
+
+    /** Keeps what pass {@code pass} of {@code partition} left, for the next pass. */
+    static void keep(String engine, int partition, int pass, Left left) {
+        RESIDUALS.keySet().removeIf(other -> !other.equals(engine));
+        RESIDUALS.computeIfAbsent(engine, e -> new ConcurrentHashMap<>())
+                .compute(partition, (p, kept) -> (kept == null ? new Kept() : kept).with(pass, left));
+    }
+
+    /** Drops the residuals kept for {@code engine} in this JVM. */
+    static void forget(String engine) {
+        RESIDUALS.remove(engine);
+    }
+
+    /** What a partition's last two passes left: a retried pass reads the one before it. */
+    private static final class Kept {
+        private int lastPass = -1;
+        private Left last;
+        private int previousPass = -1;
+        private Left previous;
+
+        Kept with(int pass, Left left) {
+            if (pass != lastPass) {
+                previousPass = lastPass;
+                previous = last;
+            }
+            lastPass = pass;
+            last = left;
+            return this;
+        }
+
+        Left left(int pass) {
+            return pass == lastPass ? last : pass == previousPass ? previous : null;
+        }
+    }
+}
