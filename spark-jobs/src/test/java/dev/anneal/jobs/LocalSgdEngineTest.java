@@ -250,6 +250,30 @@ class LocalSgdEngineTest {
     }
 
     /**
+     * The sparse exchange's workers start a pass from the parameters they kept only while the driver's network still
+     * holds them: a change the driver makes between passes (here +1 to one parameter) reaches the next pass.
+     */
+    @Test
+    void aSparseExchangeStartsFromTheDriversParametersWhenTheyChanged() {
+        JavaSparkContext sc = SPARK.context();
+        JavaRDD<DataSet> rdd = sc.parallelize(data(8, 4), 2);
+        float[][] ends = new float[2][];
+        for (int run = 0; run < 2; run++) {
+            ComputationGraph graph = SPEC.build(5, new Adam(0.02), DataType.FLOAT);
+            try (TrainingEngine engine = TrainingEngines.create(sc, graph, settings(2, 2).withLocalSgdDensity(0.1),
+                    5)) {
+                graph = engine.fitEpoch(rdd);
+                if (run == 1) {
+                    graph.params().putScalar(0, graph.params().getFloat(0) + 1f);
+                }
+                graph = engine.fitEpoch(rdd);
+            }
+            ends[run] = graph.params().toFloatVector();
+        }
+        assertEquals(1f, ends[1][0] - ends[0][0], 0.2f, "the driver's +1 carried through the second pass");
+    }
+
+    /**
      * The two exchanges compute the same mean: two workers with Adam over two passes, on dealt passes of unequal
      * shares (6 and 5 minibatches, averaging every 5: in the second round one worker has nothing to fit) and on
      * passes the engine deals and reorders, end bit for bit alike, with the same step count and training loss.

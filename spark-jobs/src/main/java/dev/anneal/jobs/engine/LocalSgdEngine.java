@@ -61,8 +61,10 @@ public final class LocalSgdEngine implements TrainingEngine {
     private final boolean barrier;
     /** {@code training.localSgd.density}: below 1, the sparse exchange ({@link SparseDelta}). */
     private final double density;
-    /** Passes trained so far, which key the sparse exchange's residuals. */
+    /** Passes trained so far, which key what the sparse exchange's passes leave. */
     private int passes;
+    /** The parameters the last sparse pass ended with, or null. */
+    private float[] lastEnd;
     /** Bytes the barrier exchange's messages carried in the current pass, to and from the driver's coordinator. */
     private long exchangedBytes;
 
@@ -163,7 +165,10 @@ public final class LocalSgdEngine implements TrainingEngine {
         long b0 = System.nanoTime();
         Broadcast<LocalSgdRound.State> shipped = sc.broadcast(state);
         time.broadcastNanos += System.nanoTime() - b0;
-        LocalSgdPass task = new LocalSgdPass(id, model, shipped, rounds, steps, passSeed, binding, density, passes++);
+        SparseDelta.Plan plan = density < 1 ? new SparseDelta.Plan(density, passes,
+                lastEnd != null && java.util.Arrays.equals(lastEnd, state.params), state.iteration, state.epoch) : null;
+        passes++;
+        LocalSgdPass task = new LocalSgdPass(id, model, shipped, rounds, steps, passSeed, binding, plan);
         sc.setCallSite(PASS_STAGE);
         List<LocalSgdPass.Result> results;
         try {
@@ -188,6 +193,7 @@ public final class LocalSgdEngine implements TrainingEngine {
         if (end == null) {
             throw new IllegalStateException("the local-sgd pass's partition 0 returned no state");
         }
+        lastEnd = density < 1 ? end.params : null;
         return end;
     }
 

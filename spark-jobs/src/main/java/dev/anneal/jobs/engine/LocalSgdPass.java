@@ -41,13 +41,11 @@ final class LocalSgdPass implements Serializable {
     private final int steps;
     private final long passSeed;
     private final GpuBinding binding;
-    /** Below 1: the {@link SparseDelta} exchange, each message this share of the parameters. */
-    private final double density;
-    /** The engine's pass number, which keys the sparse exchange's residuals. */
-    private final int pass;
+    /** The sparse exchange's plan ({@link SparseDelta}), or null to average whole networks. */
+    private final SparseDelta.Plan sparsePlan;
 
     LocalSgdPass(String engine, BroadcastModel model, Broadcast<LocalSgdRound.State> state, int rounds, int steps,
-                 long passSeed, GpuBinding binding, double density, int pass) {
+                 long passSeed, GpuBinding binding, SparseDelta.Plan sparsePlan) {
         this.engine = engine;
         this.model = model;
         this.state = state;
@@ -55,8 +53,7 @@ final class LocalSgdPass implements Serializable {
         this.steps = steps;
         this.passSeed = passSeed;
         this.binding = binding;
-        this.density = density;
-        this.pass = pass;
+        this.sparsePlan = sparsePlan;
     }
 
     /** What a task reports: timings and bytes, and (partition 0 only) the state every task ended the pass with. */
@@ -86,20 +83,18 @@ final class LocalSgdPass implements Serializable {
         ComputationGraph network = worker.network;
         Result result = new Result();
         long t0 = System.nanoTime();
-        LocalSgdRound.State start = state.value();
-        start.applyTo(network);
-        int iteration = start.iteration;
         SparseDelta sparse = null;
-        if (density < 1) {
-            SparseDelta.Left left = SparseDelta.leftFor(engine, partition, pass, start.params.length);
-            INDArray view = network.getUpdater().getStateViewArray();
-            if (left.updater() != null && view != null && left.updater().length == view.length()) {
-                Mean.write(left.updater(), view);
-            }
-            sparse = new SparseDelta(start.params.clone(), left.residual(),
-                    SparseDelta.entries(density, start.params.length));
+        Mean mean = null;
+        int iteration;
+        if (sparsePlan != null) {
+            sparse = SparseDelta.start(engine, partition, sparsePlan, network, state::value);
+            iteration = sparsePlan.iteration();
+        } else {
+            LocalSgdRound.State start = state.value();
+            start.applyTo(network);
+            iteration = start.iteration;
+            mean = new Mean(start.params.length, start.updater.length);
         }
-        Mean mean = sparse == null ? new Mean(start.params.length, start.updater.length) : null;
         result.exchangeNanos += System.nanoTime() - t0;
         ChainTrainer dense = worker.trainer();
         for (int round = 0; round < rounds; round++) {
@@ -152,9 +147,7 @@ final class LocalSgdPass implements Serializable {
             result.exchangeNanos += System.nanoTime() - f1;
         }
         if (sparse != null) {
-            INDArray view = network.getUpdater().getStateViewArray();
-            SparseDelta.keep(engine, partition, pass, new SparseDelta.Left(sparse.residual,
-                    view == null ? new float[0] : NativeFloats.floats(view)));
+            SparseDelta.keep(engine, partition, sparsePlan.pass(), sparse.left(network));
         }
         if (partition == 0) {
             // The sparse exchange's workers keep their own Adam state: the driver gets the parameters only.

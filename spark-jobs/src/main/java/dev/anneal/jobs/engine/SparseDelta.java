@@ -1,17 +1,20 @@
 package dev.anneal.jobs.engine;
 
 import dev.anneal.core.net.NativeFloats;
+import dev.anneal.jobs.engine.LocalSgdPass.Mean;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * One worker's side of local SGD's sparse exchange ({@code training.localSgd.density} below 1): top-k sparsification
@@ -24,12 +27,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * of all workers' sent entries to the base, message by message in partition order, so all hold the same parameters
  * to the bit. Adam's state is not exchanged: each worker's stays its own.
  *
- * <p>A worker's residual and Adam state outlive its pass: they are kept in the executor's JVM for the next pass of
- * the same partition, and only the parameters go back to the driver at the end of a pass. A pass reads what its
+ * <p>A worker's residual, Adam state and parameters outlive its pass: they are kept in the executor's JVM for the
+ * next pass of the same partition, and only partition 0's parameters go back to the driver at the end of a pass.
+ * While the driver's network still holds them at the next pass, the workers start from what they kept and never
+ * fetch the pass's broadcast, so a pass costs the exchange and one copy of the parameters. A pass reads what its
  * previous pass left and never changes it, so a retried pass starts from the same. Where that is not in this JVM
- * (the partition ran on another executor last pass), the worker starts from no residual and the pass's broadcast
- * Adam state, and logs it: what it had not sent is lost, nothing else. The driver's network thus holds the workers'
- * parameters after every pass but keeps the Adam state it started with.
+ * (the partition ran on another executor last pass), the worker starts from the broadcast's parameters and Adam
+ * state and no residual, and logs it: what it had not sent is lost, nothing else. The driver's network thus holds
+ * the workers' parameters after every pass but keeps the Adam state it started with.
  */
 final class SparseDelta {
     private static final Logger LOG = LoggerFactory.getLogger(SparseDelta.class);
@@ -227,36 +232,76 @@ final class SparseDelta {
             round.maxSteps = Math.max(round.maxSteps, steps);
             round.scoreSum += score;
         }
-        INDArray params = network.params();
-        if (NativeFloats.dense(params)) {
-            NativeFloats.write(base, params);
-        } else {
-            params.assign(NativeFloats.array(base, params.shape()));
-        }
+        Mean.write(base, network.params());
         return round;
     }
 
-    /** What a partition's pass left for its next pass: the residual and the worker's Adam state. */
-    record Left(float[] residual, float[] updater) {
+    /** What a partition's pass left for its next pass: the residual, the worker's Adam state, the parameters. */
+    record Left(float[] residual, float[] updater, float[] params) {
+        Left copy() {
+            return new Left(residual.clone(), updater.clone(), params.clone());
+        }
     }
 
     /**
-     * What pass {@code pass} of {@code partition} starts from: copies of what pass {@code pass - 1} left in this JVM,
-     * or a zero residual and no updater state (the pass's broadcast one then stands).
+     * A pass's sparse exchange, as the driver plans it.
+     *
+     * @param density    the share of the parameters each message carries
+     * @param pass       the engine's pass number, which keys what the passes leave
+     * @param continuing the driver's network holds the parameters the last pass ended with: a worker that kept them
+     *                   starts from them without reading the pass's broadcast
+     * @param iteration  the network's step count at the start of the pass
+     * @param epoch      and its epoch count
      */
-    static Left leftFor(String engine, int partition, int pass, int parameters) {
+    record Plan(double density, int pass, boolean continuing, int iteration, int epoch) implements Serializable {
+    }
+
+    /**
+     * Sets up {@code network} for pass {@code plan.pass()} of {@code partition} and returns its exchange. What the
+     * partition's previous pass left in this JVM is used when it is there: its residual and Adam state always, its
+     * parameters when the pass is {@link Plan#continuing()} (then the pass's broadcast is never fetched). Otherwise
+     * the broadcast's parameters and Adam state, and no residual.
+     */
+    static SparseDelta start(String engine, int partition, Plan plan, ComputationGraph network,
+                             Supplier<LocalSgdRound.State> broadcast) {
+        int n = Math.toIntExact(network.numParams());
+        Left left = plan.pass() > 0 ? leftBy(engine, partition, plan.pass() - 1, n) : null;
+        float[] params;
+        if (plan.continuing() && left != null) {
+            params = left.params();
+            Mean.write(params, network.params());
+        } else {
+            LocalSgdRound.State shipped = broadcast.get();
+            shipped.applyTo(network);
+            params = shipped.params.clone();
+        }
+        INDArray view = network.getUpdater().getStateViewArray();
+        if (left != null && view != null && left.updater().length == view.length()) {
+            Mean.write(left.updater(), view);
+        }
+        network.getConfiguration().setIterationCount(plan.iteration());
+        network.getConfiguration().setEpochCount(plan.epoch());
+        return new SparseDelta(params, left != null ? left.residual() : new float[n], entries(plan.density(), n));
+    }
+
+    /** A copy of what pass {@code pass} of {@code partition} left in this JVM, or null (and a warning). */
+    static Left leftBy(String engine, int partition, int pass, int parameters) {
         Map<Integer, Kept> kept = RESIDUALS.get(engine);
         Kept previous = kept == null ? null : kept.get(partition);
-        Left left = previous == null ? null : previous.left(pass - 1);
-        if (left != null && left.residual.length == parameters) {
-            return new Left(left.residual.clone(), left.updater.clone());
+        Left left = previous == null ? null : previous.left(pass);
+        if (left != null && left.residual().length == parameters) {
+            return left.copy();
         }
-        if (pass > 0) {
-            LOG.warn("sparse local-sgd: no residual of pass {} of partition {} in this executor (it ran elsewhere); "
-                    + "the worker starts from none and the pass's broadcast Adam state, and what it had not sent is "
-                    + "lost", pass - 1, partition);
-        }
-        return new Left(new float[parameters], null);
+        LOG.warn("sparse local-sgd: what pass {} of partition {} left is not in this executor (it ran elsewhere); "
+                + "the worker starts from the pass's broadcast parameters and Adam state, and what it had not sent "
+                + "is lost", pass, partition);
+        return null;
+    }
+
+    /** What this worker leaves for its partition's next pass, with {@code network}'s Adam state. */
+    Left left(ComputationGraph network) {
+        INDArray view = network.getUpdater().getStateViewArray();
+        return new Left(residual, view == null ? new float[0] : NativeFloats.floats(view), base);
     }
 
     /** Keeps what pass {@code pass} of {@code partition} left, for the next pass. */

@@ -15,7 +15,6 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -118,26 +117,27 @@ class SparseDeltaTest {
 
     /** A pass reads what the pass before it left; a retried pass reads the same again; another engine's is gone. */
     @Test
-    void residualsOutliveAPassAndARetryReadsTheSameOnes() {
+    void whatAPassLeavesOutlivesItAndARetryReadsTheSame() {
         String engine = "test-" + System.nanoTime();
-        float[] first = {1, 2};
-        float[] second = {3, 4};
-        SparseDelta.keep(engine, 0, 0, new SparseDelta.Left(first, new float[] {7}));
-        SparseDelta.Left read = SparseDelta.leftFor(engine, 0, 1, 2);
-        assertArrayEquals(first, read.residual());
-        assertArrayEquals(new float[] {7}, read.updater());
+        SparseDelta.Left first = new SparseDelta.Left(new float[] {1, 2}, new float[] {7}, new float[] {5, 6});
+        SparseDelta.Left second = new SparseDelta.Left(new float[] {3, 4}, new float[] {8}, new float[] {9, 9});
+        SparseDelta.keep(engine, 0, 0, first);
+        SparseDelta.Left read = SparseDelta.leftBy(engine, 0, 0, 2);
+        assertArrayEquals(first.residual(), read.residual());
+        assertArrayEquals(first.updater(), read.updater());
+        assertArrayEquals(first.params(), read.params());
         read.residual()[0] = 99;
-        assertEquals(1f, first[0], "the kept residual is copied, not handed out");
-        SparseDelta.keep(engine, 0, 1, new SparseDelta.Left(second, new float[] {8}));
-        assertArrayEquals(first, SparseDelta.leftFor(engine, 0, 1, 2).residual(), "a retry of pass 1 reads pass 0's");
-        assertArrayEquals(second, SparseDelta.leftFor(engine, 0, 2, 2).residual(), "pass 2 reads pass 1's");
-        assertArrayEquals(new float[2], SparseDelta.leftFor(engine, 1, 2, 2).residual(), "another partition: none");
-        assertNull(SparseDelta.leftFor(engine, 1, 2, 2).updater(), "nor Adam state");
-        SparseDelta.keep("other-" + engine, 0, 0, new SparseDelta.Left(first, new float[0]));
-        assertArrayEquals(new float[2], SparseDelta.leftFor(engine, 0, 2, 2).residual(),
-                "only the engine that last kept any keeps them");
+        assertEquals(1f, first.residual()[0], "what was kept is copied, not handed out");
+        SparseDelta.keep(engine, 0, 1, second);
+        assertArrayEquals(first.residual(), SparseDelta.leftBy(engine, 0, 0, 2).residual(),
+                "a retry of pass 1 reads pass 0's");
+        assertArrayEquals(second.residual(), SparseDelta.leftBy(engine, 0, 1, 2).residual(), "pass 2 reads pass 1's");
+        assertNull(SparseDelta.leftBy(engine, 1, 1, 2), "another partition's: none here");
+        assertNull(SparseDelta.leftBy(engine, 0, 1, 3), "another network's: none");
+        SparseDelta.keep("other-" + engine, 0, 0, first);
+        assertNull(SparseDelta.leftBy(engine, 0, 1, 2), "only the engine that last kept any keeps them");
         SparseDelta.forget("other-" + engine);
-        assertSame(null, SparseDelta.leftFor(engine, 0, 0, 2).updater());
+        assertNull(SparseDelta.leftBy("other-" + engine, 0, 0, 2));
     }
 
     private static ComputationGraph network(int parameters) {
