@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -274,18 +275,56 @@ class StandaloneClusterIT {
         System.out.printf("StandaloneClusterIT: local-sgd communication %s%n", communication);
     }
 
+    /**
+     * Local SGD's sparse exchange on two executors over two passes: each worker keeps its residual, Adam state and
+     * parameters in its executor, and the second pass, dealt anew, starts from them wherever Spark places its tasks
+     * (no executor logs a task that found no kept state) without fetching the pass's broadcast of parameters and
+     * Adam state, which the first pass fetched on both executors.
+     */
+    @Test
+    @Order(7)
+    void localSgdsSparseExchangeContinuesFromWhatEachExecutorKept() throws Exception {
+        Run run = pretrain("local-sgd-sparse", "local-sgd", 2, List.of("training.localSgd.density=0.1"));
+        assertExecutorsRanTasks(run);
+        JsonNode epochs = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                dir.resolve("runs").resolve("local-sgd-sparse").resolve(PretrainJob.METRICS).toFile()).path("epochs");
+        JsonNode first = epochs.path(0).path("communication");
+        JsonNode second = epochs.path(1).path("communication");
+        System.out.printf("StandaloneClusterIT: sparse local-sgd communication, pass 1 %s, pass 2 %s%n", first, second);
+        for (Map.Entry<String, Path> executor : run.executors().entrySet()) {
+            String log = read(executor.getValue());
+            assertFalse(log.contains("sparse local-sgd: no state"), "executor " + executor.getKey()
+                    + " ran a task that found no kept state:\n" + log);
+        }
+        assertTrue(first.path("resultBytes").asLong() > 0 && second.path("resultBytes").asLong() > 0,
+                "the exchange and the parameters were counted: " + first + ", " + second);
+        // Pass 1's broadcasts: the model, the pass's state (12 bytes a parameter), the stages' task binaries. Pass 2
+        // fetches task binaries only: less than pass 1 without the two executors' copies of the state.
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("sends \\d+ of (\\d+) parameter changes")
+                .matcher(read(cluster.logDir().resolve("driver-local-sgd-sparse.err")));
+        assertTrue(m.find(), "the driver logs the sparse exchange's size");
+        long stateBytes = 12 * Long.parseLong(m.group(1));
+        assertTrue(second.path("broadcastBytes").asLong() < first.path("broadcastBytes").asLong() - 2 * stateBytes,
+                "the second pass fetched no broadcast of the " + stateBytes + "-byte state: " + first + ", " + second);
+    }
+
     /** What one submission left: its application id and each executor's stderr by executor id. */
     private record Run(String engine, String appId, Map<String, Path> executors) {
     }
 
     private static Run pretrain(String engine, List<String> extraSets) throws Exception {
-        Path output = dir.resolve("runs").resolve(engine);
+        return pretrain(engine, engine, 1, extraSets);
+    }
+
+    /** A submission named {@code name} (its output folder and driver log) training {@code epochs} passes. */
+    private static Run pretrain(String name, String engine, int epochs, List<String> extraSets) throws Exception {
+        Path output = dir.resolve("runs").resolve(name);
         Set<String> appsBefore = appIds(cluster.masterState());
         List<String> command = new ArrayList<>(List.of(REPO.resolve("bin/anneal").toString(), "pretrain",
                 "--master", cluster.masterUrl(), "--input", dir.resolve("corpus").toString(),
                 "--output", output.toString()));
         List<String> sets = new ArrayList<>(List.of("training.engine=" + engine, "seed=7", "text.windowLength=32",
-                "model.embeddingSize=8", "model.hiddenSize=16", "training.epochs=1", "training.workers=2",
+                "model.embeddingSize=8", "model.hiddenSize=16", "training.epochs=" + epochs, "training.workers=2",
                 "executor.offHeap=" + (OFF_HEAP >> 20) + "m"));
         sets.addAll(extraSets);
         for (String s : sets) {
@@ -295,12 +334,12 @@ class StandaloneClusterIT {
         Map<String, String> env = new LinkedHashMap<>(cluster.submitEnvironment());
         env.put("ANNEAL_SUBMIT_ARGS", SUBMIT_ARGS);
 
-        String name = "driver-" + engine;
+        String driverName = "driver-" + name;
         long t0 = System.nanoTime();
-        Process driver = cluster.launch(name, command, env);
+        Process driver = cluster.launch(driverName, command, env);
         try {
             if (!driver.waitFor(SUBMISSION_LIMIT.toMillis(), TimeUnit.MILLISECONDS)) {
-                fail(engine + ": the submission did not finish within " + SUBMISSION_LIMIT
+                fail(name + ": the submission did not finish within " + SUBMISSION_LIMIT
                         + " (a hung transport looks like this)");
             }
         } finally {
@@ -310,8 +349,8 @@ class StandaloneClusterIT {
         }
         double seconds = seconds(t0);
         System.out.printf("StandaloneClusterIT: %s: bin/anneal pretrain on the cluster took %.1f s%n", engine, seconds);
-        String out = read(cluster.logDir().resolve(name + ".out"));
-        String err = read(cluster.logDir().resolve(name + ".err"));
+        String out = read(cluster.logDir().resolve(driverName + ".out"));
+        String err = read(cluster.logDir().resolve(driverName + ".err"));
         assertEquals(0, driver.exitValue(), engine + ": exit code; stdout:\n" + out + "\nstderr:\n" + err);
 
         // The driver JVM got the Java 17 flags: spark-submit's launcher put --driver-java-options on its command line.
@@ -327,7 +366,7 @@ class StandaloneClusterIT {
         Checkpoint checkpoint = new CheckpointStore(new Configuration())
                 .read(new org.apache.hadoop.fs.Path(output.toUri()), false);
         assertEquals("pretrain", checkpoint.info().job());
-        assertEquals(1, checkpoint.info().epoch());
+        assertEquals(epochs, checkpoint.info().epoch());
         assertEquals("step-" + checkpoint.info().step(), latest);
         Map<?, ?> training = (Map<?, ?>) checkpoint.info().config().get("training");
         assertEquals(engine, training.get("engine"), "the manifest's config records the engine: " + training);

@@ -65,6 +65,8 @@ public final class LocalSgdEngine implements TrainingEngine {
     private int passes;
     /** The parameters the last sparse pass ended with, or null. */
     private float[] lastEnd;
+    /** The stage attempt in which the last sparse pass succeeded. */
+    private int lastAttempt;
     /** Bytes the barrier exchange's messages carried in the current pass, to and from the driver's coordinator. */
     private long exchangedBytes;
 
@@ -165,7 +167,7 @@ public final class LocalSgdEngine implements TrainingEngine {
         long b0 = System.nanoTime();
         Broadcast<LocalSgdRound.State> shipped = sc.broadcast(state);
         time.broadcastNanos += System.nanoTime() - b0;
-        SparseDelta.Plan plan = density < 1 ? new SparseDelta.Plan(density, passes,
+        SparseDelta.Plan plan = density < 1 ? new SparseDelta.Plan(density, passes, lastAttempt,
                 lastEnd != null && java.util.Arrays.equals(lastEnd, state.params), state.iteration, state.epoch) : null;
         passes++;
         LocalSgdPass task = new LocalSgdPass(id, model, shipped, rounds, steps, passSeed, binding, plan);
@@ -185,6 +187,9 @@ public final class LocalSgdEngine implements TrainingEngine {
             time.slowestTaskNanos = Math.max(time.slowestTaskNanos, r.taskNanos);
             time.rounds = Math.max(time.rounds, r.rounds);
             exchangedBytes += r.sentBytes + r.receivedBytes;
+            // Every message goes to the coordinator once and comes back to every worker.
+            time.serializedBytes += r.sentSerializedBytes * (1 + workers);
+            lastAttempt = r.attempt;
             if (r.state != null) {
                 end = r.state;
                 lastScore = r.lastScore;
@@ -240,6 +245,8 @@ public final class LocalSgdEngine implements TrainingEngine {
         long broadcastNanos;
         long averagingNanos;
         long slowestTaskNanos;
+        /** The sparse exchange's messages as a cluster's RPC serializes them; 0 otherwise. */
+        long serializedBytes;
 
         /**
          * The share of the workers' time spent fitting is what averaging leaves them. The wall time less the slowest
@@ -256,6 +263,10 @@ public final class LocalSgdEngine implements TrainingEngine {
                     barrier ? String.format(", of which waiting in allGather %.2f s", waitNanos / 1e9) : "",
                     String.format("%.0f", 100 * fitNanos / 1e9 / workers / wall),
                     String.format("%.2f", broadcastNanos / 1e9), String.format("%.2f", averagingNanos / 1e9));
+            if (serializedBytes > 0) {
+                LOG.info("local-sgd pass: the sparse exchange's messages serialize to {} bytes for a cluster's RPC",
+                        serializedBytes);
+            }
         }
     }
 

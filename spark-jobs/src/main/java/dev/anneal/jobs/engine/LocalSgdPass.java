@@ -68,6 +68,14 @@ final class LocalSgdPass implements Serializable {
         long taskNanos;
         long sentBytes;
         long receivedBytes;
+        /**
+         * The sparse exchange's messages this task sent, as Java serialization writes them (modified UTF-8: a
+         * character 0 or above 127 in two bytes), which is what Spark's RPC carries to and from the driver's barrier
+         * coordinator on a cluster; in local mode the messages stay in the JVM.
+         */
+        long sentSerializedBytes;
+        /** The barrier stage's attempt that ran this task. */
+        int attempt;
         /** The mean of the workers' training scores after the pass's last round that trained. */
         double lastScore = Double.NaN;
     }
@@ -87,7 +95,8 @@ final class LocalSgdPass implements Serializable {
         Mean mean = null;
         int iteration;
         if (sparsePlan != null) {
-            sparse = SparseDelta.start(engine, partition, sparsePlan, network, state::value);
+            result.attempt = context.stageAttemptNumber();
+            sparse = SparseDelta.start(engine, partition, result.attempt, sparsePlan, network, state::value);
             iteration = sparsePlan.iteration();
         } else {
             LocalSgdRound.State start = state.value();
@@ -116,6 +125,9 @@ final class LocalSgdPass implements Serializable {
             String[] messages = BarrierExchange.allGather(context, message);
             result.waitNanos += System.nanoTime() - w0;
             result.sentBytes += message.length();
+            if (sparse != null) {
+                result.sentSerializedBytes += serializedLength(message);
+            }
             for (String m : messages) {
                 result.receivedBytes += m.length();
             }
@@ -147,7 +159,7 @@ final class LocalSgdPass implements Serializable {
             result.exchangeNanos += System.nanoTime() - f1;
         }
         if (sparse != null) {
-            SparseDelta.keep(engine, partition, sparsePlan.pass(), sparse.left(network));
+            SparseDelta.keep(engine, sparsePlan.pass(), result.attempt, partition, sparse.left(network));
         }
         if (partition == 0) {
             // The sparse exchange's workers keep their own Adam state: the driver gets the parameters only.
@@ -157,6 +169,18 @@ final class LocalSgdPass implements Serializable {
         WorkerNetworks.give(engine, worker);
         result.taskNanos = System.nanoTime() - started;
         return List.of(result).iterator();
+    }
+
+    /** Bytes Java serialization writes for {@code message}'s characters (all below 256): modified UTF-8. */
+    static long serializedLength(String message) {
+        long n = message.length();
+        for (int i = 0; i < message.length(); i++) {
+            char c = message.charAt(i);
+            if (c == 0 || c > 0x7f) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /**

@@ -12,7 +12,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
@@ -28,20 +32,23 @@ import java.util.function.Supplier;
  * to the bit. Adam's state is not exchanged: each worker's stays its own.
  *
  * <p>A worker's residual, Adam state and parameters outlive its pass: they are kept in the executor's JVM for the
- * next pass of the same partition, and only partition 0's parameters go back to the driver at the end of a pass.
- * While the driver's network still holds them at the next pass, the workers start from what they kept and never
- * fetch the pass's broadcast, so a pass costs the exchange and one copy of the parameters. A pass reads what its
- * previous pass left and never changes it, so a retried pass starts from the same. Where that is not in this JVM
- * (the partition ran on another executor last pass), the worker starts from the broadcast's parameters and Adam
- * state and no residual, and logs it: what it had not sent is lost, nothing else. The driver's network thus holds
- * the workers' parameters after every pass but keeps the Adam state it started with.
+ * next pass, and only partition 0's parameters go back to the driver at the end of a pass. While the driver's network
+ * still holds them at the next pass, the workers start from what they kept and never fetch the pass's broadcast, so
+ * a pass costs the exchange and one copy of the parameters. The jobs deal every pass anew, and Spark may run a
+ * partition on another executor than last time: a task takes its own partition's state where this executor holds
+ * it, else another partition's that no other task took (all workers end a pass with the same parameters, and a
+ * residual is update mass not yet sent, whoever sends it). A pass reads what the previous pass's successful stage
+ * attempt left and never changes it, so a retried pass starts from the same. A task that finds none (an executor
+ * ran more tasks than it kept states, or a new executor) starts from the broadcast's parameters and Adam state and
+ * no residual, and logs it: what that worker had not sent is lost, nothing else. The driver's network thus holds the
+ * workers' parameters after every pass but keeps the Adam state it started with.
  */
 final class SparseDelta {
     private static final Logger LOG = LoggerFactory.getLogger(SparseDelta.class);
     /** Bytes of a message's header: steps (int), score (double), parameters (int), entries (int). */
     static final int HEADER = 4 + 8 + 4 + 4;
-    /** Per engine, per partition: the residual each of its last two passes left. */
-    private static final Map<String, Map<Integer, Kept>> RESIDUALS = new ConcurrentHashMap<>();
+    /** Per engine: what the workers of its last two passes left in this JVM. */
+    private static final Map<String, Kept> KEPT = new ConcurrentHashMap<>();
 
     final float[] base;
     final float[] residual;
@@ -246,26 +253,30 @@ final class SparseDelta {
     /**
      * A pass's sparse exchange, as the driver plans it.
      *
-     * @param density    the share of the parameters each message carries
-     * @param pass       the engine's pass number, which keys what the passes leave
-     * @param continuing the driver's network holds the parameters the last pass ended with: a worker that kept them
-     *                   starts from them without reading the pass's broadcast
-     * @param iteration  the network's step count at the start of the pass
-     * @param epoch      and its epoch count
+     * @param density      the share of the parameters each message carries
+     * @param pass         the engine's pass number, which keys what the passes leave
+     * @param leftAttempt  the stage attempt of the previous pass that succeeded: only what its tasks left is used
+     * @param continuing   the driver's network holds the parameters the last pass ended with: a worker that kept
+     *                     them starts from them without reading the pass's broadcast
+     * @param iteration    the network's step count at the start of the pass
+     * @param epoch        and its epoch count
      */
-    record Plan(double density, int pass, boolean continuing, int iteration, int epoch) implements Serializable {
+    record Plan(double density, int pass, int leftAttempt, boolean continuing, int iteration, int epoch)
+            implements Serializable {
     }
 
     /**
-     * Sets up {@code network} for pass {@code plan.pass()} of {@code partition} and returns its exchange. What the
-     * partition's previous pass left in this JVM is used when it is there: its residual and Adam state always, its
-     * parameters when the pass is {@link Plan#continuing()} (then the pass's broadcast is never fetched). Otherwise
-     * the broadcast's parameters and Adam state, and no residual.
+     * Sets up {@code network} for a task of {@code partition} in attempt {@code attempt} of pass {@code plan.pass()}
+     * and returns its exchange. What a worker of the previous pass left in this JVM is used when there is one this
+     * attempt has not taken yet: its residual and Adam state always, its parameters when the pass is {@link
+     * Plan#continuing()} (then the pass's broadcast is never fetched). Otherwise the broadcast's parameters and Adam
+     * state, and no residual.
      */
-    static SparseDelta start(String engine, int partition, Plan plan, ComputationGraph network,
+    static SparseDelta start(String engine, int partition, int attempt, Plan plan, ComputationGraph network,
                              Supplier<LocalSgdRound.State> broadcast) {
         int n = Math.toIntExact(network.numParams());
-        Left left = plan.pass() > 0 ? leftBy(engine, partition, plan.pass() - 1, n) : null;
+        Left left = plan.pass() > 0 ? take(engine, plan.pass() - 1, plan.leftAttempt(), plan.pass(), attempt,
+                partition, n) : null;
         float[] params;
         if (plan.continuing() && left != null) {
             params = left.params();
@@ -284,57 +295,70 @@ final class SparseDelta {
         return new SparseDelta(params, left != null ? left.residual() : new float[n], entries(plan.density(), n));
     }
 
-    /** A copy of what pass {@code pass} of {@code partition} left in this JVM, or null (and a warning). */
-    static Left leftBy(String engine, int partition, int pass, int parameters) {
-        Map<Integer, Kept> kept = RESIDUALS.get(engine);
-        Kept previous = kept == null ? null : kept.get(partition);
-        Left left = previous == null ? null : previous.left(pass);
-        if (left != null && left.residual().length == parameters) {
-            return left.copy();
+    /**
+     * For a task of {@code partition} in attempt {@code attempt} of pass {@code pass}: a copy of what a worker of
+     * pass {@code leftPass}, attempt {@code leftAttempt}, left in this JVM, its own partition's where that is here,
+     * else another partition's that no other task of the same attempt took. All workers end a pass with the same
+     * parameters, and a residual is update mass not yet sent, whichever worker sends it: Spark may place a dealt
+     * partition on another executor than last pass, and its task continues from the state that executor holds.
+     * Null, with a warning, when none is left here for it (what that worker had not sent is then lost).
+     */
+    static Left take(String engine, int leftPass, int leftAttempt, int pass, int attempt, int partition,
+                     int parameters) {
+        Kept kept = KEPT.get(engine);
+        Left left = kept == null ? null : kept.take(leftPass, leftAttempt, pass, attempt, partition, parameters);
+        if (left == null) {
+            LOG.warn("sparse local-sgd: no state that pass {} left is in this executor for partition {} (its "
+                    + "workers ran elsewhere); the worker starts from the pass's broadcast parameters and Adam "
+                    + "state, and what a worker had not sent is lost", leftPass, partition);
         }
-        LOG.warn("sparse local-sgd: what pass {} of partition {} left is not in this executor (it ran elsewhere); "
-                + "the worker starts from the pass's broadcast parameters and Adam state, and what it had not sent "
-                + "is lost", pass, partition);
-        return null;
+        return left;
+    }
+
+    /** Keeps what {@code partition}'s task of pass {@code pass}, attempt {@code attempt}, left, for the next pass. */
+    static void keep(String engine, int pass, int attempt, int partition, Left left) {
+        KEPT.keySet().removeIf(other -> !other.equals(engine));
+        KEPT.computeIfAbsent(engine, e -> new Kept()).put(pass, attempt, partition, left);
+    }
+
+    /** Drops what was kept for {@code engine} in this JVM. */
+    static void forget(String engine) {
+        KEPT.remove(engine);
+    }
+
+    /** What the workers of an engine's last two passes left in this JVM, and which of it each attempt took. */
+    private static final class Kept {
+        private record Key(int pass, int attempt) {
+        }
+
+        private final Map<Key, Map<Integer, Left>> left = new HashMap<>();
+        private final Map<Key, Set<Integer>> taken = new HashMap<>();
+
+        synchronized void put(int pass, int attempt, int partition, Left l) {
+            left.computeIfAbsent(new Key(pass, attempt), k -> new TreeMap<>()).put(partition, l);
+            left.keySet().removeIf(k -> k.pass() < pass - 1);
+            taken.keySet().removeIf(k -> k.pass() < pass - 1);
+        }
+
+        synchronized Left take(int leftPass, int leftAttempt, int pass, int attempt, int partition, int parameters) {
+            Map<Integer, Left> lefts = left.get(new Key(leftPass, leftAttempt));
+            if (lefts == null) {
+                return null;
+            }
+            Set<Integer> gone = taken.computeIfAbsent(new Key(pass, attempt), k -> new HashSet<>());
+            Integer pick = lefts.containsKey(partition) && !gone.contains(partition) ? Integer.valueOf(partition)
+                    : lefts.keySet().stream().filter(p -> !gone.contains(p)).findFirst().orElse(null);
+            if (pick == null || lefts.get(pick).residual().length != parameters) {
+                return null;
+            }
+            gone.add(pick);
+            return lefts.get(pick).copy();
+        }
     }
 
     /** What this worker leaves for its partition's next pass, with {@code network}'s Adam state. */
     Left left(ComputationGraph network) {
         INDArray view = network.getUpdater().getStateViewArray();
         return new Left(residual, view == null ? new float[0] : NativeFloats.floats(view), base);
-    }
-
-    /** Keeps what pass {@code pass} of {@code partition} left, for the next pass. */
-    static void keep(String engine, int partition, int pass, Left left) {
-        RESIDUALS.keySet().removeIf(other -> !other.equals(engine));
-        RESIDUALS.computeIfAbsent(engine, e -> new ConcurrentHashMap<>())
-                .compute(partition, (p, kept) -> (kept == null ? new Kept() : kept).with(pass, left));
-    }
-
-    /** Drops the residuals kept for {@code engine} in this JVM. */
-    static void forget(String engine) {
-        RESIDUALS.remove(engine);
-    }
-
-    /** What a partition's last two passes left: a retried pass reads the one before it. */
-    private static final class Kept {
-        private int lastPass = -1;
-        private Left last;
-        private int previousPass = -1;
-        private Left previous;
-
-        Kept with(int pass, Left left) {
-            if (pass != lastPass) {
-                previousPass = lastPass;
-                previous = last;
-            }
-            lastPass = pass;
-            last = left;
-            return this;
-        }
-
-        Left left(int pass) {
-            return pass == lastPass ? last : pass == previousPass ? previous : null;
-        }
     }
 }

@@ -105,6 +105,14 @@ class SparseDeltaTest {
         assertEquals(1.0f, SparseDelta.widen(SparseDelta.bfloat16(1.00390625f)), "ties round to even");
     }
 
+    /** On a cluster Spark's RPC writes a message's characters in modified UTF-8: 0 and those above 127 take two. */
+    @Test
+    void aMessageSerializesToOneByteACharacterBelow128AndTwoForTheRest() {
+        assertEquals(6, LocalSgdPass.serializedLength("a\u0000b\u00ff"));
+        assertEquals(0, LocalSgdPass.serializedLength(""));
+        assertEquals(3, LocalSgdPass.serializedLength("\u007f\u0080"));
+    }
+
     @Test
     void aMessageForAnotherNetworkIsRefusedWithBothSizes() {
         SparseDelta small = new SparseDelta(new float[10], new float[10], 2);
@@ -115,29 +123,48 @@ class SparseDeltaTest {
         assertTrue(e.getMessage().contains("for 10 parameters") && e.getMessage().contains("has 12"), e.getMessage());
     }
 
-    /** A pass reads what the pass before it left; a retried pass reads the same again; another engine's is gone. */
+    /**
+     * A task takes what its own partition's worker left in this JVM, else another's that its attempt did not take
+     * yet; a retried pass takes the same again; only the successful attempt's states count; another engine's are
+     * dropped.
+     */
     @Test
-    void whatAPassLeavesOutlivesItAndARetryReadsTheSame() {
+    void whatAPassLeavesIsTakenOncePerAttemptOwnPartitionFirst() {
         String engine = "test-" + System.nanoTime();
-        SparseDelta.Left first = new SparseDelta.Left(new float[] {1, 2}, new float[] {7}, new float[] {5, 6});
-        SparseDelta.Left second = new SparseDelta.Left(new float[] {3, 4}, new float[] {8}, new float[] {9, 9});
-        SparseDelta.keep(engine, 0, 0, first);
-        SparseDelta.Left read = SparseDelta.leftBy(engine, 0, 0, 2);
-        assertArrayEquals(first.residual(), read.residual());
-        assertArrayEquals(first.updater(), read.updater());
-        assertArrayEquals(first.params(), read.params());
-        read.residual()[0] = 99;
-        assertEquals(1f, first.residual()[0], "what was kept is copied, not handed out");
-        SparseDelta.keep(engine, 0, 1, second);
-        assertArrayEquals(first.residual(), SparseDelta.leftBy(engine, 0, 0, 2).residual(),
-                "a retry of pass 1 reads pass 0's");
-        assertArrayEquals(second.residual(), SparseDelta.leftBy(engine, 0, 1, 2).residual(), "pass 2 reads pass 1's");
-        assertNull(SparseDelta.leftBy(engine, 1, 1, 2), "another partition's: none here");
-        assertNull(SparseDelta.leftBy(engine, 0, 1, 3), "another network's: none");
-        SparseDelta.keep("other-" + engine, 0, 0, first);
-        assertNull(SparseDelta.leftBy(engine, 0, 1, 2), "only the engine that last kept any keeps them");
+        SparseDelta.Left zero = left(1);
+        SparseDelta.Left one = left(2);
+        SparseDelta.keep(engine, 0, 0, 0, zero);
+        SparseDelta.keep(engine, 0, 0, 1, one);
+
+        SparseDelta.Left taken = SparseDelta.take(engine, 0, 0, 1, 0, 1, 2);
+        assertArrayEquals(one.residual(), taken.residual(), "its own partition's first");
+        assertArrayEquals(one.updater(), taken.updater());
+        assertArrayEquals(one.params(), taken.params());
+        taken.residual()[0] = 99;
+        assertEquals(2f, one.residual()[0], "what was kept is copied, not handed out");
+        assertArrayEquals(zero.residual(), SparseDelta.take(engine, 0, 0, 1, 0, 7, 2).residual(),
+                "a partition whose own is elsewhere takes one no task of its attempt took");
+        assertNull(SparseDelta.take(engine, 0, 0, 1, 0, 0, 2), "each state once per attempt");
+        assertArrayEquals(zero.residual(), SparseDelta.take(engine, 0, 0, 1, 1, 0, 2).residual(),
+                "a retried pass takes the same again");
+        assertNull(SparseDelta.take(engine, 0, 0, 1, 2, 0, 3), "another network's: none");
+
+        SparseDelta.Left stale = left(5);
+        SparseDelta.Left fresh = left(6);
+        SparseDelta.keep(engine, 1, 0, 0, stale);
+        SparseDelta.keep(engine, 1, 1, 1, fresh);
+        assertArrayEquals(fresh.residual(), SparseDelta.take(engine, 1, 1, 2, 0, 0, 2).residual(),
+                "only what the successful attempt left");
+        assertNull(SparseDelta.take(engine, 1, 1, 2, 0, 1, 2), "the failed attempt's state is never taken");
+
+        SparseDelta.keep("other-" + engine, 0, 0, 0, zero);
+        assertNull(SparseDelta.take(engine, 1, 1, 2, 1, 1, 2), "only the engine that last kept any keeps them");
         SparseDelta.forget("other-" + engine);
-        assertNull(SparseDelta.leftBy("other-" + engine, 0, 0, 2));
+        assertNull(SparseDelta.take("other-" + engine, 0, 0, 1, 0, 0, 2));
+    }
+
+    private static SparseDelta.Left left(float value) {
+        return new SparseDelta.Left(new float[] {value, value}, new float[] {value + 10}, new float[] {value, 0});
     }
 
     private static ComputationGraph network(int parameters) {
