@@ -90,12 +90,9 @@ public final class LocalSgdEngine implements TrainingEngine {
         this.reshuffle = reshuffle;
         this.passSeeds = new Random(settings.seed());
         this.density = settings.training().localSgdDensity();
-        this.barrier = barrier(sc.getConf(), sc.isLocal(), settings.training().localSgdExchange(),
+        this.barrier = density < 1 ? sparseBarrier(sc.getConf(), sc.isLocal(), density, network.numParams(), workers)
+                : barrier(sc.getConf(), sc.isLocal(), settings.training().localSgdExchange(),
                 LocalSgdRound.State.of(network).arrayBytes(), workers);
-        if (density < 1 && !barrier) {
-            throw new IllegalArgumentException("training.localSgd.density " + density + " needs the barrier exchange,"
-                    + " which cannot run here; use density 1");
-        }
         if (density < 1) {
             LOG.info("local-sgd: sparse exchange, each worker sends {} of {} parameter changes per round",
                     SparseDelta.entries(density, network.numParams()), network.numParams());
@@ -302,6 +299,22 @@ public final class LocalSgdEngine implements TrainingEngine {
         }
         LOG.info("local-sgd: one Spark job per round (training.localSgd.exchange auto: {})", unavailable);
         return false;
+    }
+
+    /**
+     * The sparse exchange runs through barrier stages only: true, or refused with the reason. Its messages are small
+     * (at most 7 bytes an entry: a bfloat16 value and a gap of up to 5 bytes), so the driver's relay does not limit
+     * the workers as whole networks' does.
+     */
+    static boolean sparseBarrier(SparkConf conf, boolean local, double density, long parameters, int workers) {
+        try {
+            return barrier(conf, local, TrainingSettings.EXCHANGE_BARRIER,
+                    7L * SparseDelta.entries(density, parameters), workers);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("training.localSgd.density " + density + " needs the barrier "
+                    + "exchange, but " + e.getMessage().replace("training.localSgd.exchange is barrier, but ", "")
+                    .replace("; use aggregate (or auto)", "") + "; use density 1", e);
+        }
     }
 
     /**

@@ -135,4 +135,15 @@ class BarrierExchangeTest {
         assertTrue(LocalSgdEngine.barrier(new SparkConf(false).set("spark.master", "local[2]"), true,
                 TrainingSettings.EXCHANGE_AUTO, STATE, 2));
     }
+
+    /** The sparse exchange needs barrier stages, and its small messages let more workers relay through the driver. */
+    @Test
+    void theSparseExchangeRunsThroughBarrierStagesOrIsRefusedNamingItsDensity() {
+        assertTrue(LocalSgdEngine.sparseBarrier(new SparkConf(false), false, 0.02, 535_818, 64),
+                "64 workers' messages of 10,716 entries fit the relay");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LocalSgdEngine.sparseBarrier(
+                new SparkConf(false).set("spark.dynamicAllocation.enabled", "true"), false, 0.02, 535_818, 2));
+        assertEquals("training.localSgd.density 0.02 needs the barrier exchange, but Spark's barrier mode does not run "
+                + "under dynamic allocation (spark.dynamicAllocation.enabled); use density 1", e.getMessage());
+    }
 }
