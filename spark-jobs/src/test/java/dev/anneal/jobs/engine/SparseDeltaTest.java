@@ -89,20 +89,43 @@ class SparseDeltaTest {
         assertArrayEquals(workers[0].base, workers[1].base, 0f, "both workers hold the same parameters");
     }
 
-    /** Values as bfloat16 (2 bytes) and index gaps under 128 as one byte: 3 bytes an entry when they are dense. */
+    /**
+     * Values as bfloat16 (2 bytes) and index gaps under 128 as one byte: 3 bytes an entry when they are dense, at 7
+     * bits a character.
+     */
     @Test
     void aMessageCostsThreeBytesAnEntryWhenItsIndicesAreClose() {
         int n = 1000;
         float[] d = new float[n];
         Arrays.fill(d, 0, 300, 1.5f);
         SparseDelta delta = new SparseDelta(new float[n], new float[n], 300);
-        assertEquals(SparseDelta.HEADER + 3 * 300, delta.encode(Nd4j.createFromArray(d), 1, 0).length());
+        assertEquals(characters(SparseDelta.HEADER + 3 * 300), delta.encode(Nd4j.createFromArray(d), 1, 0).length());
         d[999] = 9f;
-        assertEquals(SparseDelta.HEADER + 3 * 300 + 1, delta.encode(Nd4j.createFromArray(d), 1, 0).length(),
+        assertEquals(characters(SparseDelta.HEADER + 3 * 300 + 1), delta.encode(Nd4j.createFromArray(d), 1, 0).length(),
                 "a gap of 700 takes two bytes");
         assertEquals(SparseDelta.bfloat16(1.5f), (short) 0x3fc0);
         assertEquals(1.0078125f, SparseDelta.widen(SparseDelta.bfloat16(1.0078125f)), "exact in bfloat16");
         assertEquals(1.0f, SparseDelta.widen(SparseDelta.bfloat16(1.00390625f)), "ties round to even");
+    }
+
+    private static int characters(int bytes) {
+        return (8 * bytes + 6) / 7;
+    }
+
+    /** Any bytes, any length: 7 bits a character, every character below 128, and back unchanged. */
+    @Test
+    void packsBytesSevenBitsACharacterAndBack() {
+        Random random = new Random(11);
+        for (int length = 0; length < 40; length++) {
+            byte[] bytes = new byte[length + 3];
+            random.nextBytes(bytes);
+            String packed = SparseDelta.pack7(bytes, length);
+            assertEquals(characters(length), packed.length(), "length " + length);
+            assertTrue(packed.chars().allMatch(c -> c < 0x80), "7 bits a character");
+            assertArrayEquals(Arrays.copyOf(bytes, length), SparseDelta.unpack7(packed), "length " + length);
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> SparseDelta.unpack7("ab\u00ffc"));
+        assertTrue(e.getMessage().contains("character 255 at 2"), e.getMessage());
     }
 
     /** On a cluster Spark's RPC writes a message's characters in modified UTF-8: 0 and those above 127 take two. */
