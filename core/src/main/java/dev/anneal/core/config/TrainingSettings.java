@@ -126,7 +126,7 @@ public record TrainingSettings(String engine, int epochs, int batchSize, double 
                         + "(parameters and Adam's state). Below 1 (barrier exchange only) each worker sends the "
                         + "largest entries of its parameter change as index/value pairs, keeps what it did not send "
                         + "for later rounds (error feedback), and keeps its own Adam state; every worker adds the "
-                        + "mean of the sent changes. 0.02 every 20 minibatches moves about 1/100 of "
+                        + "mean of the sent changes. 0.02 every 20 minibatches moved 1/124 of "
                         + "parameter-averaging's bytes (docs/ENGINES.md)."));
         fields.addAll(GradientSharingSettings.fields());
         fields.addAll(ExecutorSettings.fields());
