@@ -20,6 +20,13 @@ public final class EngineBenchmarkCluster {
     private EngineBenchmarkCluster() {
     }
 
+    /** The engines to submit: {@code BENCH_ENGINES} (as {@code scripts/bench-engines} narrows its own runs), else three. */
+    static List<String> engines() {
+        String chosen = System.getenv("BENCH_ENGINES");
+        return chosen == null || chosen.isBlank() ? List.of("parameter-averaging", "gradient-sharing", "local-sgd")
+                : List.of(chosen.trim().split("\\s+"));
+    }
+
     public static void main(String[] args) throws Exception {
         Path data = Path.of(args[0]).toAbsolutePath();
         String epochs = args[1];
@@ -34,7 +41,7 @@ public final class EngineBenchmarkCluster {
         try (StandaloneCluster cluster = StandaloneCluster.builder(dir).workers(2).workerCores(1)
                 .workerMemory("4g").start()) {
             for (int r = 1; r <= runs; r++) {
-                for (String mode : List.of("parameter-averaging", "gradient-sharing", "local-sgd")) {
+                for (String mode : engines()) {
                     System.err.printf("run %d: %s on %s%n", r, mode, cluster.masterUrl());
                     List<String> command = new ArrayList<>(List.of(
                             cluster.sparkHome().resolve("bin/spark-submit").toString(),

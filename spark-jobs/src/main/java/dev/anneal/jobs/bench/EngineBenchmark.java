@@ -39,8 +39,9 @@ import java.util.zip.GZIPInputStream;
  * <p>{@code single} trains with DL4J's own {@code fit}, {@code single-anneal} with {@link ChainTrainer} (as local
  * SGD's workers do).
  *
- * <p>Usage: {@code EngineBenchmark single|single-anneal|parameter-averaging|gradient-sharing|local-sgd FASHION_MNIST_DIR EPOCHS TARGET
- * [WORKERS] [AVERAGING_FREQUENCY] [THRESHOLD]}; the master comes from spark-submit, or is {@code local[WORKERS]}.
+ * <p>Usage: {@code EngineBenchmark single|single-anneal|parameter-averaging|gradient-sharing|local-sgd|local-sgd-sparse FASHION_MNIST_DIR
+ * EPOCHS TARGET [WORKERS] [AVERAGING_FREQUENCY] [THRESHOLD] [DENSITY]} ({@code local-sgd-sparse}: local-sgd with
+ * {@code training.localSgd.density} DENSITY, default 0.02, averaging every 20 unless given); the master comes from spark-submit, or is {@code local[WORKERS]}.
  */
 public final class EngineBenchmark {
     private static final int BATCH = 128;
@@ -60,8 +61,11 @@ public final class EngineBenchmark {
         int epochs = Integer.parseInt(args[2]);
         double target = Double.parseDouble(args[3]);
         int workers = args.length > 4 ? Integer.parseInt(args[4]) : 2;
-        int frequency = args.length > 5 ? Integer.parseInt(args[5]) : 5;
+        // local-sgd-sparse: local-sgd with training.localSgd.density DENSITY, by default every 20 at 0.02.
+        boolean sparse = mode.equals("local-sgd-sparse");
+        int frequency = args.length > 5 ? Integer.parseInt(args[5]) : sparse ? 20 : 5;
         double threshold = args.length > 6 ? Double.parseDouble(args[6]) : 1e-3;
+        double density = sparse ? (args.length > 7 ? Double.parseDouble(args[7]) : 0.02) : 1;
 
         List<DataSet> train = minibatches(dir.resolve("train-images-idx3-ubyte.gz"),
                 dir.resolve("train-labels-idx1-ubyte.gz"), BATCH);
@@ -103,8 +107,9 @@ public final class EngineBenchmark {
             JavaSparkContext sc = SparkSetup.context(spark);
             master = sc.master();
             TrainingSettings training = TrainingSettings.parameterAveraging(epochs, BATCH, LEARNING_RATE, frequency,
-                    workers, 2).with(mode, GradientSharingSettings.loopback() // loopback: local mode, loopback cluster
-                    .withThreshold(GradientSharingSettings.ADAPTIVE, threshold));
+                    workers, 2).with(sparse ? TrainingSettings.LOCAL_SGD : mode, GradientSharingSettings.loopback()
+                    .withThreshold(GradientSharingSettings.ADAPTIVE, threshold)) // loopback: local mode, loopback cluster
+                    .withLocalSgdDensity(density);
             JavaRDD<DataSet> data = sc.parallelize(train, workers).persist(StorageLevel.MEMORY_ONLY());
             data.count();
             long minibatches = train.size();
