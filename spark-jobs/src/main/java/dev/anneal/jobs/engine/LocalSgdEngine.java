@@ -303,18 +303,18 @@ public final class LocalSgdEngine implements TrainingEngine {
 
     /**
      * The sparse exchange runs through barrier stages only: true, or refused with the reason. Its messages are small
-     * (at most 7 bytes an entry: a bfloat16 value and a gap of up to 5 bytes), so the driver's relay does not limit
-     * the workers as whole networks' does.
+     * (at most 8 characters an entry: a bfloat16 value and a gap of up to 5 bytes, 7 bits a character), so the
+     * driver's relay does not limit the workers as whole networks' does.
      */
     static boolean sparseBarrier(SparkConf conf, boolean local, double density, long parameters, int workers) {
-        try {
-            return barrier(conf, local, TrainingSettings.EXCHANGE_BARRIER,
-                    7L * SparseDelta.entries(density, parameters), workers);
-        } catch (IllegalArgumentException e) {
+        String unavailable = barrierUnavailable(conf, local, 8L * SparseDelta.entries(density, parameters), workers,
+                true);
+        if (unavailable != null) {
             throw new IllegalArgumentException("training.localSgd.density " + density + " needs the barrier "
-                    + "exchange, but " + e.getMessage().replace("training.localSgd.exchange is barrier, but ", "")
-                    .replace("; use aggregate (or auto)", "") + "; use density 1", e);
+                    + "exchange, but " + unavailable + "; use density 1");
         }
+        LOG.info("local-sgd: {} workers exchange through one barrier stage per pass", workers);
+        return true;
     }
 
     /**
