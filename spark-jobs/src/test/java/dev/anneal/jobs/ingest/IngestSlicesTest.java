@@ -184,4 +184,37 @@ class IngestSlicesTest {
             assertEquals(in.getString(1), texts.get(in.getString(0)));
         }
     }
+
+    /**
+     * The ingest benchmark's one-thread yardstick writes what ingest writes: given ingest's records, vocabulary, seed,
+     * split fractions and shard count, every shard is byte for byte the file ingest made (same sha256).
+     */
+    @Test
+    void oneThreadShardsAreByteForByteIngestsShards() throws IOException {
+        Path input = dir.resolve("in/a.txt");
+        String text = lines(600, 7, LATIN);
+        write(input, utf8(text));
+        Path out = dir.resolve("ds");
+        ingest(input.toString(), out.toString(), false, "seed=5", "shard.targetMegabytes=0.02",
+                "split.validationFraction=0.1", "split.testFraction=0.2");
+        DatasetManifest manifest = IngestFixtures.manifest(out);
+        int shards = manifest.shards().size();
+        assertTrue(shards >= 3, "several shards: " + shards);
+
+        CharVocabulary vocabulary = IngestFixtures.vocabulary(out);
+        OneThreadShards loop = new OneThreadShards(shards, 5, 0.1, 0.2);
+        String source = new org.apache.hadoop.fs.Path(input.toUri()).toString();
+        long offset = 0;
+        for (String line : text.split("\n")) {
+            loop.add(source, offset, line, vocabulary.encode(line));
+            offset += utf8(line).length + 1;
+        }
+        Path mine = dir.resolve("loop");
+        loop.write(new org.apache.hadoop.fs.Path(mine.toUri()), new org.apache.hadoop.conf.Configuration());
+        for (int i = 0; i < shards; i++) {
+            DatasetManifest.Shard shard = manifest.shards().get(i);
+            byte[] bytes = Files.readAllBytes(mine.resolve(String.format("shard-%05d.parquet", i)));
+            assertEquals(shard.sha256(), RecordChecks.sha256(bytes), "shard " + i + " (" + shard.rows() + " rows)");
+        }
+    }
 }
