@@ -156,7 +156,7 @@ final class TrainingLoop {
                     Map<String, Object> metrics = hooks.epochEnd(cursor.epoch(), graph,
                             new Passes(seconds, trainedInEpoch, traffic, List.copyOf(bindings)));
                     cursor = new Cursor(cursor.epoch() + 1, 0, cursor.step());
-                    hooks.checkpoint(graph, cursor, metrics);
+                    hooks.checkpoint(engine.checkpointState(), cursor, metrics);
                     lastCheckpoint = System.nanoTime();
                     break;
                 }
@@ -165,7 +165,7 @@ final class TrainingLoop {
                 if (cadence.checkpointDue(cursor.step()) || minutesDue || trained >= budget) {
                     Map<String, Object> metrics = new LinkedHashMap<>();
                     loss.ifPresent(l -> metrics.put("trainingScore", l));
-                    String where = hooks.checkpoint(graph, cursor, metrics);
+                    String where = hooks.checkpoint(engine.checkpointState(), cursor, metrics);
                     lastCheckpoint = System.nanoTime();
                     LOG.info("epoch {}: {}/{} minibatches, step {}{}; checkpoint {}", cursor.epoch(),
                             cursor.position(), size, cursor.step(),

@@ -11,7 +11,9 @@ import dev.anneal.core.net.LstmLanguageModelSpec;
 import dev.anneal.jobs.engine.EngineSettings;
 import dev.anneal.jobs.engine.LocalSgdEngine;
 import dev.anneal.jobs.engine.Traffic;
+import dev.anneal.jobs.engine.EpochPlan;
 import dev.anneal.jobs.engine.TrainingEngine;
+import dev.anneal.jobs.engine.TrainingProgress;
 import dev.anneal.jobs.engine.TrainingEngines;
 import dev.anneal.jobs.eval.LanguageModelLoss;
 import org.apache.spark.api.java.JavaRDD;
@@ -249,6 +251,71 @@ class LocalSgdEngineTest {
     }
 
     /**
+     * A pass cut from an epoch of several passes (a checkpoint or divergence check inside the epoch) shares a stage
+     * with the epoch's shuffle of more partitions, which Spark's barrier mode refuses; both barrier exchanges train on
+     * it exactly as on the same minibatches dealt to the workers directly.
+     */
+    @Test
+    void passesCutFromAnEpochTrainInBarrierStagesAsTheSameMinibatchesDealtDirectly() {
+        JavaSparkContext sc = SPARK.context();
+        EpochPlan.Epoch epoch = new EpochPlan(sc.parallelize(data(12, 8), 3), 2, 4).epoch(1, 0, new long[] {6, 12});
+        for (double density : new double[] {1.0, 0.1}) {
+            float[][] ends = new float[2][];
+            for (int run = 0; run < 2; run++) {
+                ComputationGraph graph = SPEC.build(4, new Adam(0.02), DataType.FLOAT);
+                try (TrainingEngine engine = TrainingEngines.create(sc, graph,
+                        settings(2, 2).withLocalSgdDensity(density), 4)) {
+                    for (int k = 0; k < epoch.passes(); k++) {
+                        JavaRDD<DataSet> pass = epoch.pass(k);
+                        if (run == 1) {
+                            List<List<DataSet>> shares = pass.glom().collect();
+                            pass = sc.parallelize(shares, shares.size()).flatMap(List::iterator);
+                        }
+                        graph = engine.fitPass(pass);
+                    }
+                }
+                ends[run] = graph.params().toFloatVector();
+            }
+            assertArrayEquals(ends[1], ends[0], "density " + density);
+        }
+    }
+
+    /**
+     * Under the sparse exchange only parameters return after a pass, so the driver's network keeps the Adam state the
+     * run started with; {@code checkpointState} fetches the one a worker kept, and fetching it changes nothing the next
+     * pass does.
+     */
+    @Test
+    void aSparseExchangeHandsACheckpointAWorkersAdamStateAndTrainsOnAsBefore() {
+        JavaSparkContext sc = SPARK.context();
+        JavaRDD<DataSet> rdd = sc.parallelize(data(8, 6), 2);
+        float[][] ends = new float[2][];
+        for (int run = 0; run < 2; run++) {
+            ComputationGraph graph = SPEC.build(9, new Adam(0.02), DataType.FLOAT);
+            float[] initial = graph.getUpdater().getStateViewArray().toFloatVector();
+            try (TrainingEngine engine = TrainingEngines.create(sc, graph, settings(2, 2).withLocalSgdDensity(0.1),
+                    9)) {
+                graph = engine.fitEpoch(rdd);
+                if (run == 1) {
+                    assertArrayEquals(initial, graph.getUpdater().getStateViewArray().toFloatVector(),
+                            "after a sparse pass the driver holds the initial Adam state");
+                    float[] adam = engine.checkpointState().getUpdater().getStateViewArray().toFloatVector();
+                    long moved = 0;
+                    for (int i = 0; i < adam.length; i++) {
+                        moved += adam[i] != initial[i] ? 1 : 0;
+                    }
+                    assertTrue(moved > adam.length * 0.9, "a worker's moments: " + moved + " of " + adam.length
+                            + " values differ from the initial state");
+                }
+                graph = engine.fitEpoch(rdd);
+            }
+            ends[run] = graph.params().toFloatVector();
+        }
+        assertArrayEquals(ends[0], ends[1],
+                "fetching the Adam state for a checkpoint changes nothing the next pass does");
+    }
+
+    /**
      * The sparse exchange's workers start a pass from the parameters they kept only while the driver's network still
      * holds them: a change the driver makes between passes (here +1 to one parameter) reaches the next pass.
      */
@@ -284,6 +351,7 @@ class LocalSgdEngineTest {
         for (boolean dealt : new boolean[]{true, false}) {
             List<ComputationGraph> ends = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
+            List<TrainingProgress> progress = new ArrayList<>();
             for (String exchange : List.of(TrainingSettings.EXCHANGE_BARRIER, TrainingSettings.EXCHANGE_AGGREGATE)) {
                 ComputationGraph graph = SPEC.build(7, new Adam(0.01), DataType.FLOAT);
                 TrainingSettings training = settings(5, 2).withLocalSgdExchange(exchange);
@@ -293,6 +361,7 @@ class LocalSgdEngineTest {
                         graph = dealt ? engine.fitPass(rdd) : engine.fitEpoch(rdd);
                     }
                     losses.add(engine.lastTrainingLoss().getAsDouble());
+                    progress.add(engine.progress());
                 }
                 ends.add(graph);
             }
@@ -308,6 +377,11 @@ class LocalSgdEngineTest {
                         what + "two passes of two rounds (5 steps, then 1), each advancing by the most steps taken");
             }
             assertEquals(losses.get(1), losses.get(0), 0.0, what + "training loss");
+            // What the run log reports: every minibatch of both passes, its examples and its training loss.
+            assertEquals(progress.get(1), progress.get(0), what + "progress");
+            assertEquals(22, progress.get(0).minibatches(), what + "minibatches fitted");
+            assertEquals(22 * 16, progress.get(0).examples(), what + "examples fitted");
+            assertTrue(progress.get(0).meanLoss() > 0, what + "mean training loss " + progress.get(0).meanLoss());
         }
     }
 

@@ -104,8 +104,7 @@ class StandaloneClusterIT {
                 Files.deleteIfExists(jar);
             }
         }
-        assertTrue(left.isEmpty(), "processes left after the cluster was stopped:\n"
-                + ProcessTrees.describe(left));
+        assertTrue(left.isEmpty(), "processes left after the cluster was stopped:\n" + ProcessTrees.describe(left));
     }
 
     @Test
@@ -300,9 +299,12 @@ class StandaloneClusterIT {
                 "the exchange and the parameters were counted: " + first + ", " + second);
         // Pass 1's broadcasts: the model, the pass's state (12 bytes a parameter), the stages' task binaries. Pass 2
         // fetches task binaries only: less than pass 1 without the two executors' copies of the state.
+        String driver = read(cluster.logDir().resolve("driver-local-sgd-sparse.err"));
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("sends \\d+ of (\\d+) parameter changes")
-                .matcher(read(cluster.logDir().resolve("driver-local-sgd-sparse.err")));
+                .matcher(driver);
         assertTrue(m.find(), "the driver logs the sparse exchange's size");
+        assertEquals(2, driver.split("local-sgd: the checkpoint holds the Adam state worker", -1).length - 1,
+                "each epoch's checkpoint fetched the Adam state a worker kept in its executor");
         long stateBytes = 12 * Long.parseLong(m.group(1));
         assertTrue(second.path("broadcastBytes").asLong() < first.path("broadcastBytes").asLong() - 2 * stateBytes,
                 "the second pass fetched no broadcast of the " + stateBytes + "-byte state: " + first + ", " + second);

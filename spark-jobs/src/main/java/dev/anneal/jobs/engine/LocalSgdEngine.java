@@ -9,13 +9,17 @@ import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.stream.IntStream;
 
 /**
  * Anneal's own local SGD (periodic model averaging; Zinkevich et al. 2010, Lin et al. 2020 "Don't use large
@@ -67,6 +71,8 @@ public final class LocalSgdEngine implements TrainingEngine {
     private float[] lastEnd;
     /** The stage attempt in which the last sparse pass succeeded. */
     private int lastAttempt;
+    /** What the workers have fitted since the engine was created, as each pass's or round's tasks reported it. */
+    private volatile TrainingProgress progress = TrainingProgress.NONE;
     /** Bytes the barrier exchange's messages carried in the current pass, to and from the driver's coordinator. */
     private long exchangedBytes;
 
@@ -129,12 +135,19 @@ public final class LocalSgdEngine implements TrainingEngine {
         exchangedBytes = 0;
         release();
         try {
-            cache(dealt, -1);
+            // A pass cut from an epoch of several passes shares its stage with the epoch's shuffle, whose partition
+            // count a barrier stage refuses: such a pass goes through a shuffle of its own first.
+            cache(barrier && !BarrierStage.fitsOneStage(dealt.rdd(), workers) ? Shuffle.again(dealt) : dealt, -1);
             return train(working, LocalSgdRound.KEEP_ORDER);
         } finally {
             release();
             traffic = meter.stop().plusResults(exchangedBytes);
         }
+    }
+
+    @Override
+    public TrainingProgress progress() {
+        return progress;
     }
 
     /** The mean training score of the last pass's last round, as the workers reported it. */
@@ -184,6 +197,7 @@ public final class LocalSgdEngine implements TrainingEngine {
             time.slowestTaskNanos = Math.max(time.slowestTaskNanos, r.taskNanos);
             time.rounds = Math.max(time.rounds, r.rounds);
             exchangedBytes += r.sentBytes + r.receivedBytes;
+            progress = progress.plus(r.fitted());
             // Every message goes to the coordinator once and comes back to every worker.
             time.serializedBytes += r.sentSerializedBytes * (1 + workers);
             lastAttempt = r.attempt;
@@ -226,6 +240,7 @@ public final class LocalSgdEngine implements TrainingEngine {
             time.fitNanos += sum.fitNanos;
             time.exchangeNanos += sum.exchangeNanos;
             time.slowestTaskNanos += sum.slowestTaskNanos;
+            progress = progress.plus(new TrainingProgress(sum.minibatches, sum.examples, sum.lossSum));
             time.rounds++;
             lastScore = sum.scoreSum / sum.workers;
         }
@@ -412,6 +427,48 @@ public final class LocalSgdEngine implements TrainingEngine {
 
     @Override
     public ComputationGraph network() {
+        return network;
+    }
+
+    /**
+     * Under the sparse exchange only parameters return to the driver: its network keeps the Adam state the run
+     * started with, whose moments do not go with its step count (Adam would take steps several times too large for
+     * hundreds of steps after resuming from them; docs/ENGINES.md). So before a checkpoint one small job fetches the
+     * Adam state that the lowest-numbered worker it finds left after the last pass, 4 bytes a value. The workers
+     * keep what they hold, so the next pass trains as it would have.
+     */
+    @Override
+    public ComputationGraph checkpointState() {
+        INDArray view = network.getUpdater().getStateViewArray();
+        if (density >= 1 || passes == 0 || view == null) {
+            return network;
+        }
+        String engine = id;
+        int pass = passes - 1;
+        int attempt = lastAttempt;
+        sc.setCallSite("local-sgd: a worker's Adam state for the checkpoint");
+        List<Tuple2<Integer, float[]>> found;
+        try {
+            found = sc.parallelize(IntStream.range(0, workers).boxed().toList(), workers)
+                    .mapPartitions(ignored -> {
+                        Map.Entry<Integer, float[]> e = SparseDelta.peekUpdater(engine, pass, attempt);
+                        return e == null ? java.util.Collections.emptyIterator()
+                                : List.of(new Tuple2<>(e.getKey(), e.getValue())).iterator();
+                    })
+                    .collect();
+        } finally {
+            sc.clearCallSite();
+        }
+        Tuple2<Integer, float[]> first = found.stream().filter(t -> t._2().length == view.length())
+                .min(java.util.Comparator.comparingInt(Tuple2::_1)).orElse(null);
+        if (first == null) {
+            LOG.warn("local-sgd: no executor holds what the workers of pass {} left; the checkpoint holds the Adam "
+                    + "state the driver last had", pass);
+            return network;
+        }
+        LocalSgdPass.Mean.write(first._2(), view);
+        LOG.info("local-sgd: the checkpoint holds the Adam state worker {} ended pass {} with ({} bytes fetched)",
+                first._1(), pass, 4L * first._2().length);
         return network;
     }
 

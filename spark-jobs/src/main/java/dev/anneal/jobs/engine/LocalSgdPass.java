@@ -76,8 +76,22 @@ final class LocalSgdPass implements Serializable {
         long sentSerializedBytes;
         /** The barrier stage's attempt that ran this task. */
         int attempt;
+        /** The minibatches this task fitted, their examples and the sum of their training losses. */
+        long minibatches;
+        long examples;
+        double lossSum;
         /** The mean of the workers' training scores after the pass's last round that trained. */
         double lastScore = Double.NaN;
+
+        void fitted(long examples, double loss) {
+            this.minibatches++;
+            this.examples += examples;
+            this.lossSum += loss;
+        }
+
+        TrainingProgress fitted() {
+            return new TrainingProgress(minibatches, examples, lossSum);
+        }
     }
 
     /** Trains partition {@code partition}'s share of the pass, exchanging with the other tasks after every round. */
@@ -113,7 +127,9 @@ final class LocalSgdPass implements Serializable {
             if (from < to) {
                 try (ChainTrainer.Pass pass = dense != null ? dense.pass() : null) {
                     for (int i = from; i < to; i++) {
-                        ChainTrainer.fit(dense, network, all.get(order[i]));
+                        DataSet minibatch = all.get(order[i]);
+                        ChainTrainer.fit(dense, network, minibatch);
+                        result.fitted(minibatch.numExamples(), network.score());
                     }
                 }
             }

@@ -62,14 +62,22 @@ final class LocalSgdRound implements Serializable {
         s.applyTo(network);
         long t1 = System.nanoTime();
         ChainTrainer dense = worker.trainer();
+        long examples = 0;
+        double lossSum = 0;
         // The round's steps keep Adam's moments in the trainer; closing the pass writes them back for Sum.of.
         try (ChainTrainer.Pass pass = dense != null ? dense.pass() : null) {
             for (int i = from; i < to; i++) {
-                ChainTrainer.fit(dense, network, all.get(order[i]));
+                DataSet minibatch = all.get(order[i]);
+                ChainTrainer.fit(dense, network, minibatch);
+                examples += minibatch.numExamples();
+                lossSum += network.score();
             }
         }
         long t2 = System.nanoTime();
         Sum out = Sum.of(network, to - from);
+        out.minibatches = to - from;
+        out.examples = examples;
+        out.lossSum = lossSum;
         out.scoreSum = network.score();
         out.fitNanos = t2 - t1;
         out.exchangeNanos = t1 - t0 + System.nanoTime() - t2;
@@ -171,6 +179,10 @@ final class LocalSgdRound implements Serializable {
         long slowestTaskNanos;
         /** The workers' training scores after their last step, summed. */
         double scoreSum;
+        /** The minibatches the workers fitted, their examples and the sum of their training losses. */
+        long minibatches;
+        long examples;
+        double lossSum;
 
         Sum(float[] params, float[] updater, int workers, int maxSteps) {
             this.params = params;
@@ -201,6 +213,9 @@ final class LocalSgdRound implements Serializable {
             workers += other.workers;
             fitNanos += other.fitNanos;
             scoreSum += other.scoreSum;
+            minibatches += other.minibatches;
+            examples += other.examples;
+            lossSum += other.lossSum;
             exchangeNanos += other.exchangeNanos;
             slowestTaskNanos = Math.max(slowestTaskNanos, other.slowestTaskNanos);
             maxSteps = Math.max(maxSteps, other.maxSteps);

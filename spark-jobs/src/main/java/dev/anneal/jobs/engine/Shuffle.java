@@ -49,6 +49,24 @@ final class Shuffle {
                 .values();
     }
 
+    /**
+     * The same partitions, in the same order, through a shuffle: partition {@code i} goes whole to reducer {@code i},
+     * which reads that one map output in its order. A stage that starts at a shuffle meets barrier mode's rule that
+     * every RDD in it has the stage's partition count, which a pass cut from a larger shuffle ({@link EpochPlan})
+     * does not.
+     */
+    static JavaRDD<DataSet> again(JavaRDD<DataSet> dealt) {
+        return dealt
+                .mapPartitionsWithIndex((index, it) -> {
+                    List<Tuple2<Integer, DataSet>> out = new ArrayList<>();
+                    it.forEachRemaining(ds -> out.add(new Tuple2<>(index, ds)));
+                    return out.iterator();
+                }, true)
+                .mapToPair(t -> t)
+                .partitionBy(new HashPartitioner(dealt.getNumPartitions()))
+                .values();
+    }
+
     private static Iterator<Tuple2<Integer, DataSet>> dealt(int partition, Iterator<DataSet> it, int workers,
                                                            long seed) {
         Random random = new Random(seed + partition);

@@ -370,6 +370,15 @@ final class SparseDelta {
         KEPT.computeIfAbsent(engine, e -> new Kept()).put(pass, attempt, partition, left);
     }
 
+    /**
+     * The Adam state that the lowest-numbered partition of pass {@code pass}, attempt {@code attempt}, left in this JVM,
+     * with that partition's number; null when none is here. Nothing is taken: the next pass finds it as before.
+     */
+    static Map.Entry<Integer, float[]> peekUpdater(String engine, int pass, int attempt) {
+        Kept kept = KEPT.get(engine);
+        return kept == null ? null : kept.peekUpdater(pass, attempt);
+    }
+
     /** Drops what was kept for {@code engine} in this JVM. */
     static void forget(String engine) {
         KEPT.remove(engine);
@@ -380,13 +389,22 @@ final class SparseDelta {
         private record Key(int pass, int attempt) {
         }
 
-        private final Map<Key, Map<Integer, Left>> left = new HashMap<>();
+        private final Map<Key, TreeMap<Integer, Left>> left = new HashMap<>();
         private final Map<Key, Set<Integer>> taken = new HashMap<>();
 
         synchronized void put(int pass, int attempt, int partition, Left l) {
             left.computeIfAbsent(new Key(pass, attempt), k -> new TreeMap<>()).put(partition, l);
             left.keySet().removeIf(k -> k.pass() < pass - 1);
             taken.keySet().removeIf(k -> k.pass() < pass - 1);
+        }
+
+        synchronized Map.Entry<Integer, float[]> peekUpdater(int pass, int attempt) {
+            TreeMap<Integer, Left> lefts = left.get(new Key(pass, attempt));
+            if (lefts == null || lefts.isEmpty()) {
+                return null;
+            }
+            Map.Entry<Integer, Left> first = lefts.firstEntry();
+            return Map.entry(first.getKey(), first.getValue().updater().clone());
         }
 
         synchronized Left take(int leftPass, int leftAttempt, int pass, int attempt, int partition, int parameters) {

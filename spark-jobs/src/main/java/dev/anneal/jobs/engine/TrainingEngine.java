@@ -62,6 +62,15 @@ public interface TrainingEngine extends AutoCloseable {
     /** The network as trained so far. */
     ComputationGraph network();
 
+    /**
+     * The network as a checkpoint should hold it. An engine whose workers keep training state that the driver's
+     * network does not follow from pass to pass (the local-sgd sparse exchange's per-worker Adam state) fetches it
+     * first; the others return {@link #network()}. What the next pass does is unchanged.
+     */
+    default ComputationGraph checkpointState() {
+        return network();
+    }
+
     /** A short name for logs and manifests. */
     String name();
 

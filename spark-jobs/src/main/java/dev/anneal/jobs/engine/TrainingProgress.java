@@ -7,6 +7,12 @@ package dev.anneal.jobs.engine;
 public record TrainingProgress(long minibatches, long examples, double lossSum) {
     public static final TrainingProgress NONE = new TrainingProgress(0, 0, 0);
 
+    /** This and {@code other} together. */
+    public TrainingProgress plus(TrainingProgress other) {
+        return new TrainingProgress(minibatches + other.minibatches, examples + other.examples,
+                lossSum + other.lossSum);
+    }
+
     /** What happened between {@code earlier} and this. */
     public TrainingProgress since(TrainingProgress earlier) {
         return new TrainingProgress(minibatches - earlier.minibatches, examples - earlier.examples,
