@@ -87,6 +87,29 @@ class ExactResumeTest {
         assertEquals(lossWhole, lossPieces, 1e-6, "validation loss after the last epoch");
     }
 
+    /**
+     * The same with local SGD on two workers through barrier stages: checkpoint.everySteps cuts each epoch into passes
+     * pruned from the epoch's one shuffle, which a barrier stage cannot read as they are (SPARK-24820).
+     */
+    @Test
+    void localSgdOnPassesCutFromItsEpochsResumesWhereTheUninterruptedRunEnds(@TempDir java.nio.file.Path dir) {
+        String engine = "training.engine=local-sgd";
+        String workers = "training.workers=2";
+        PretrainJob.Result whole = run(config(dir.resolve("whole"), engine, workers));
+        java.nio.file.Path pieces = dir.resolve("pieces");
+        run(config(pieces, engine, workers, "training.stepsPerRun=13"));
+        PretrainJob.Result last = run(config(pieces, engine, workers));
+
+        CheckpointStore store = new CheckpointStore(new Configuration());
+        Checkpoint a = store.read(new Path(whole.checkpoint()), true);
+        Checkpoint b = store.read(new Path(last.checkpoint()), true);
+        assertEquals(a.info().step(), b.info().step());
+        assertClose(a.graph().params(), b.graph().params(), "parameters");
+        assertClose(a.graph().getUpdater().getStateViewArray(), b.graph().getUpdater().getStateViewArray(),
+                "updater state");
+        assertEquals(whole.lastLoss(), last.lastLoss(), 1e-6, "validation loss after the last epoch");
+    }
+
     static void assertClose(INDArray expected, INDArray actual, String what) {
         assertEquals(expected.length(), actual.length(), what + " length");
         double max = Math.abs(expected.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
