@@ -92,7 +92,8 @@ class ExactResumeTest {
      * pruned from the epoch's one shuffle, which a barrier stage cannot read as they are (SPARK-24820).
      */
     @Test
-    void localSgdOnPassesCutFromItsEpochsResumesWhereTheUninterruptedRunEnds(@TempDir java.nio.file.Path dir) {
+    void localSgdOnPassesCutFromItsEpochsResumesWhereTheUninterruptedRunEnds(@TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
         String engine = "training.engine=local-sgd";
         String workers = "training.workers=2";
         PretrainJob.Result whole = run(config(dir.resolve("whole"), engine, workers));
@@ -108,6 +109,19 @@ class ExactResumeTest {
         assertClose(a.graph().getUpdater().getStateViewArray(), b.graph().getUpdater().getStateViewArray(),
                 "updater state");
         assertEquals(whole.lastLoss(), last.lastLoss(), 1e-6, "validation loss after the last epoch");
+        // The run log counts what local SGD's workers fitted: every minibatch of each epoch, with its loss.
+        int epochs = 0;
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String line : java.nio.file.Files.readAllLines(dir.resolve("whole").resolve(RunLog.FILE))) {
+            com.fasterxml.jackson.databind.JsonNode e = json.readTree(line);
+            if (e.path("event").asText().equals("epoch")) {
+                epochs++;
+                assertEquals(e.path("minibatchesInEpoch").asLong(), e.path("minibatches").asLong(), e.toString());
+                assertTrue(e.path("trainLoss").asDouble() > 0 && e.path("samplesPerSecond").asDouble() > 0,
+                        e.toString());
+            }
+        }
+        assertEquals(2, epochs);
     }
 
     static void assertClose(INDArray expected, INDArray actual, String what) {
