@@ -119,7 +119,6 @@ public final class TokenizerLoop {
                 }
                 long offset = 0;
                 for (String r : records) {
-                    offset += r.length() + 1;
                     if (vocabulary == null) {
                         for (int i = 0; i < r.length(); ) {
                             int cp = r.codePointAt(i);
@@ -136,6 +135,7 @@ public final class TokenizerLoop {
                         if (shards != null) {
                             shards.add(f.toString(), offset, r, ids);
                         }
+                        offset += r.length() + 1;
                     }
                 }
             }

@@ -432,8 +432,8 @@ public final class LocalSgdEngine implements TrainingEngine {
 
     /**
      * Under the sparse exchange only parameters return to the driver: its network keeps the Adam state the run
-     * started with, whose moments do not go with its step count (Adam would take steps several times too large for
-     * hundreds of steps after resuming from them; docs/ENGINES.md). So before a checkpoint one small job fetches the
+     * started with, whose moments do not go with its step count (resumed from them, Adam's steps would be several times
+     * the steady ones for hundreds of steps; docs/ENGINES.md). So before a checkpoint one small job fetches the
      * Adam state that the lowest-numbered worker it finds left after the last pass, 4 bytes a value. The workers
      * keep what they hold, so the next pass trains as it would have.
      */

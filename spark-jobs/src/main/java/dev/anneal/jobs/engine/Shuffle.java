@@ -57,10 +57,16 @@ final class Shuffle {
      */
     static JavaRDD<DataSet> again(JavaRDD<DataSet> dealt) {
         return dealt
-                .mapPartitionsWithIndex((index, it) -> {
-                    List<Tuple2<Integer, DataSet>> out = new ArrayList<>();
-                    it.forEachRemaining(ds -> out.add(new Tuple2<>(index, ds)));
-                    return out.iterator();
+                .mapPartitionsWithIndex((index, it) -> new Iterator<Tuple2<Integer, DataSet>>() {
+                    @Override
+                    public boolean hasNext() {
+                        return it.hasNext();
+                    }
+
+                    @Override
+                    public Tuple2<Integer, DataSet> next() {
+                        return new Tuple2<>(index, it.next());
+                    }
                 }, true)
                 .mapToPair(t -> t)
                 .partitionBy(new HashPartitioner(dealt.getNumPartitions()))
